@@ -1,0 +1,3 @@
+export type { BrokerContractHarness, BrokerContractOptions } from './broker-contract.ts';
+export { describeBrokerContract } from './broker-contract.ts';
+export { sleep, waitFor } from './wait-for.ts';

@@ -1,0 +1,2 @@
+export type { PgliteHost, PgliteHostOptions } from './pglite-database.ts';
+export { openPglite } from './pglite-database.ts';

@@ -1,0 +1,146 @@
+import pg from 'pg';
+import {
+  type Database,
+  type QueryResult,
+  type Queryable,
+  SqlIdentifier,
+  toStatement,
+} from '@cads/storage';
+
+export interface PostgresDatabaseOptions {
+  /** e.g. `postgres://user@127.0.0.1:5432/restaurant`. */
+  readonly connectionString: string;
+  /** Schema unqualified names resolve to; created if missing. Default `public`. */
+  readonly schema?: string;
+  /** Pool size. Default 10. */
+  readonly maxConnections?: number;
+  /** Application name shown in `pg_stat_activity`. */
+  readonly applicationName?: string;
+}
+
+const INT8_OID = 20;
+const typeParsers = {
+  getTypeParser(oid: number, format?: 'text' | 'binary'): (value: string) => unknown {
+    // int8 (counts, positions) as numbers, like the PGlite adapter: exact below 2^53.
+    if (oid === INT8_OID) return (value: string) => Number(value);
+    return pg.types.getTypeParser(oid, format ?? 'text') as (value: string) => unknown;
+  },
+};
+
+/**
+ * Opens a pooled connection to a PostgreSQL server. Transactions run on one pooled
+ * connection each; concurrent transactions run in parallel up to the pool size.
+ */
+export async function openPostgresDatabase(options: PostgresDatabaseOptions): Promise<Database> {
+  const schema = new SqlIdentifier(options.schema ?? 'public');
+  const clientConfig = {
+    connectionString: options.connectionString,
+    types: typeParsers,
+    options: `-c search_path=${schema.quoted},public`,
+    application_name: options.applicationName ?? 'cads',
+  };
+  const pool = new pg.Pool({ ...clientConfig, max: options.maxConnections ?? 10 });
+  // An idle client whose server connection drops emits here; without a listener it would crash.
+  pool.on('error', () => undefined);
+  await pool.query(`create schema if not exists ${schema.quoted}`);
+  const listeners = new Set<() => Promise<void>>();
+
+  return {
+    dialect: 'postgres',
+    schema: schema.name,
+    query: (statement, values) => run(pool, statement, values),
+    async transaction(work) {
+      const client = await pool.connect();
+      try {
+        await client.query('begin');
+        const tx: Queryable = { query: (statement, values) => run(client, statement, values) };
+        const result = await work(tx);
+        await client.query('commit');
+        client.release();
+        return result;
+      } catch (error) {
+        // A failed rollback means the connection is broken: destroy it rather than reuse it.
+        await client.query('rollback').then(
+          () => client.release(),
+          (rollbackError: unknown) => client.release(rollbackError as Error),
+        );
+        throw error;
+      }
+    },
+    async listen(channel, onNotify) {
+      const name = new SqlIdentifier(channel);
+      const stop = await listenWithReconnect(clientConfig, name, onNotify);
+      const unlisten = async () => {
+        if (listeners.delete(unlisten)) await stop();
+      };
+      listeners.add(unlisten);
+      return unlisten;
+    },
+    async close() {
+      for (const stop of [...listeners]) await stop();
+      await pool.end();
+    },
+  };
+}
+
+/**
+ * Keeps a dedicated connection LISTENing on `channel`, reconnecting with a delay if it drops.
+ * Notifications sent while it is reconnecting are lost: listeners poll as well.
+ */
+async function listenWithReconnect(
+  config: pg.ClientConfig,
+  channel: SqlIdentifier,
+  onNotify: (payload: string) => void,
+): Promise<() => Promise<void>> {
+  let stopped = false;
+  let client: pg.Client | undefined;
+  let retry: NodeJS.Timeout | undefined;
+
+  const connect = async (): Promise<void> => {
+    const next = new pg.Client(config);
+    next.on('notification', (message) => {
+      if (message.channel === channel.name) onNotify(message.payload ?? '');
+    });
+    next.on('error', () => {
+      if (client === next) client = undefined;
+      void next.end().catch(() => undefined);
+      scheduleReconnect();
+    });
+    await next.connect();
+    await next.query(`listen ${channel.quoted}`);
+    if (stopped) {
+      await next.end();
+      return;
+    }
+    client = next;
+  };
+  const scheduleReconnect = () => {
+    if (stopped || retry) return;
+    retry = setTimeout(() => {
+      retry = undefined;
+      connect().catch(scheduleReconnect);
+    }, 1_000);
+  };
+
+  await connect();
+  return async () => {
+    stopped = true;
+    if (retry) clearTimeout(retry);
+    const current = client;
+    client = undefined;
+    await current?.end().catch(() => undefined);
+  };
+}
+
+async function run<Row>(
+  target: pg.Pool | pg.PoolClient,
+  statement: Parameters<Queryable['query']>[0],
+  values: readonly unknown[] | undefined,
+): Promise<QueryResult<Row>> {
+  const { text, values: params } = toStatement(statement, values);
+  // Without values node-postgres uses the simple protocol, which accepts scripts.
+  const result = (await target.query(text, params.length === 0 ? undefined : [...params])) as
+    pg.QueryResult | pg.QueryResult[];
+  const last = Array.isArray(result) ? result.at(-1) : result;
+  return { rows: (last?.rows ?? []) as Row[], rowCount: last?.rowCount ?? 0 };
+}

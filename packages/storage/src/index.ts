@@ -1,0 +1,5 @@
+export type { Database, QueryResult, Queryable, Transaction } from './database.ts';
+export type { Migration, MigrationReport } from './migrations.ts';
+export { loadMigrations, migrate } from './migrations.ts';
+export type { SqlStatement } from './sql.ts';
+export { sql, SqlIdentifier, SqlRaw, toStatement } from './sql.ts';

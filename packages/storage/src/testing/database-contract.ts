@@ -1,0 +1,176 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../database.ts';
+import { migrate } from '../migrations.ts';
+import { sql } from '../sql.ts';
+
+export interface DatabaseContractHarness {
+  /** A `Database` scoped to `schema` (created if missing) on the shared backing store. */
+  open(schema: string): Promise<Database>;
+  dispose(): Promise<void>;
+}
+
+async function waitUntil(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** The behaviour every `Database` adapter must show. */
+export function describeDatabaseContract(
+  adapter: string,
+  setup: () => Promise<DatabaseContractHarness>,
+  options: { skip?: string | undefined } = {},
+): void {
+  const title = options.skip
+    ? `Database contract: ${adapter} (skipped: ${options.skip})`
+    : `Database contract: ${adapter}`;
+  describe.skipIf(options.skip !== undefined)(title, () => {
+    let harness: DatabaseContractHarness;
+    let db: Database;
+    beforeAll(async () => {
+      harness = await setup();
+      db = await harness.open(`contract_${randomUUID().slice(0, 8)}`);
+    });
+    afterAll(async () => {
+      await db?.close();
+      await harness?.dispose();
+    });
+
+    it('runs parameterised statements and maps PostgreSQL types to JavaScript', async () => {
+      const { rows } = await db.query<{
+        n: number;
+        big: number;
+        t: string;
+        j: { a: number[] };
+        at: Date;
+        nothing: null;
+      }>(
+        sql`select ${41}::int + 1 as n, 9007199254740991::bigint as big, ${'x'}::text as t,
+            ${JSON.stringify({ a: [1] })}::jsonb as j, now() as at, null as nothing`,
+      );
+      expect(rows).toHaveLength(1);
+      expect(rows[0]).toMatchObject({
+        n: 42,
+        big: 9007199254740991,
+        t: 'x',
+        j: { a: [1] },
+        nothing: null,
+      });
+      expect(rows[0]?.at).toBeInstanceOf(Date);
+    });
+
+    it('reports the row count of writes', async () => {
+      await db.query('create table counted (id int primary key)');
+      const inserted = await db.query(
+        sql`insert into counted select generate_series(1, ${3}::int)`,
+      );
+      expect(inserted.rowCount).toBe(3);
+      const deleted = await db.query(sql`delete from counted where id > ${1}`);
+      expect(deleted.rowCount).toBe(2);
+    });
+
+    it('runs a script of several statements when given no values', async () => {
+      await db.query('create table scripted (id int); insert into scripted values (1), (2);');
+      const { rows } = await db.query<{ count: number }>(
+        'select count(*)::int as count from scripted',
+      );
+      expect(rows[0]?.count).toBe(2);
+    });
+
+    it('commits a transaction that resolves and rolls back one that throws', async () => {
+      await db.query('create table ledger (id text primary key)');
+      await db.transaction(async (tx) => {
+        await tx.query(sql`insert into ledger values (${'kept'})`);
+      });
+      await expect(
+        db.transaction(async (tx) => {
+          await tx.query(sql`insert into ledger values (${'lost'})`);
+          throw new Error('boom');
+        }),
+      ).rejects.toThrow('boom');
+      await expect(
+        db.transaction(async (tx) => {
+          await tx.query(sql`insert into ledger values (${'also-lost'})`);
+          await tx.query(sql`insert into ledger values (${'kept'})`);
+        }),
+      ).rejects.toThrow();
+      const { rows } = await db.query<{ id: string }>('select id from ledger order by id');
+      expect(rows.map((r) => r.id)).toEqual(['kept']);
+    });
+
+    it('serialises concurrent transactions on the same row without losing updates', async () => {
+      await db.query('create table counter (id int primary key, n int not null)');
+      await db.query('insert into counter values (1, 0)');
+      await Promise.all(
+        Array.from({ length: 20 }, () =>
+          db.transaction(async (tx) => {
+            const { rows } = await tx.query<{ n: number }>(
+              'select n from counter where id = 1 for update',
+            );
+            await tx.query(sql`update counter set n = ${(rows[0]?.n ?? 0) + 1} where id = 1`);
+          }),
+        ),
+      );
+      const { rows } = await db.query<{ n: number }>('select n from counter where id = 1');
+      expect(rows[0]?.n).toBe(20);
+    });
+
+    it('keeps schemas apart: the same table name in two schemas holds different rows', async () => {
+      const other = await harness.open(`contract_${randomUUID().slice(0, 8)}`);
+      try {
+        await db.query('create table shared_name (v text)');
+        await other.query('create table shared_name (v text)');
+        await db.query(sql`insert into shared_name values (${'mine'})`);
+        await other.query(sql`insert into shared_name values (${'theirs'})`);
+        const interleaved = await Promise.all([
+          db.query<{ v: string }>('select v from shared_name'),
+          other.query<{ v: string }>('select v from shared_name'),
+          db.transaction((tx) => tx.query<{ v: string }>('select v from shared_name')),
+        ]);
+        expect(interleaved.map((r) => r.rows[0]?.v)).toEqual(['mine', 'theirs', 'mine']);
+      } finally {
+        await other.close();
+      }
+    });
+
+    it('delivers notifications of committed transactions only', async () => {
+      const channel = `contract_${randomUUID().slice(0, 8)}`;
+      const heard: string[] = [];
+      const unlisten = await db.listen(channel, (payload) => heard.push(payload));
+      try {
+        await db
+          .transaction(async (tx) => {
+            await tx.query(sql`select pg_notify(${channel}, ${'rolled-back'})`);
+            throw new Error('abort');
+          })
+          .catch(() => undefined);
+        await db.transaction(async (tx) => {
+          await tx.query(sql`select pg_notify(${channel}, ${'committed'})`);
+        });
+        await waitUntil(() => heard.length > 0);
+        expect(heard).toEqual(['committed']);
+      } finally {
+        await unlisten();
+      }
+    });
+
+    it('applies migrations once, in order, and refuses an edited one', async () => {
+      const migrations = [
+        { version: 2, name: 'add_b', sql: 'alter table migrated add column b text;' },
+        { version: 1, name: 'create', sql: 'create table migrated (a int);' },
+      ];
+      const first = await Promise.all([
+        migrate(db, 'contract', migrations),
+        migrate(db, 'contract', migrations),
+      ]);
+      expect(first.map((r) => r.applied).sort()).toEqual([[], [1, 2]]);
+      await db.query(`insert into migrated (a, b) values (1, 'x')`);
+      await expect(
+        migrate(db, 'contract', [{ ...migrations[1]!, sql: 'create table migrated (z int);' }]),
+      ).rejects.toThrow(/changed after it was applied/);
+    });
+  });
+}

@@ -1,0 +1,2 @@
+export type { DatabaseContractHarness } from './database-contract.ts';
+export { describeDatabaseContract } from './database-contract.ts';
