@@ -1,0 +1,22 @@
+export type { ConsumerLag, ScrapeOptions } from './consumer-metrics.ts';
+export {
+  createConsumerMetrics,
+  registerConsumerLag,
+  registerConsumerStats,
+} from './consumer-metrics.ts';
+export type { EventStream, EventStreamOptions, ServerSentEvent } from './event-stream.ts';
+export { formatServerSentEvent, openEventStream } from './event-stream.ts';
+export type { HttpApp, HttpAppOptions, OpenApiInfo } from './http-app.ts';
+export { createHttpApp } from './http-app.ts';
+export { createMetricsRegistry } from './metrics.ts';
+export type { OpenApiDocument } from './openapi.ts';
+export { writeOpenApi } from './openapi.ts';
+export type { FieldError, HttpProblemOptions, ProblemCode, ProblemDetails } from './problem.ts';
+export {
+  errorCatalog,
+  HttpProblem,
+  httpProblem,
+  ProblemDetailsSchema,
+  problemType,
+} from './problem.ts';
+export type { CheckResult, ReadinessCheck } from './readiness.ts';
