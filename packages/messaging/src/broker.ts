@@ -22,7 +22,8 @@ export interface Broker {
    *
    * - `competing`: the group is durable; each message is delivered to one member of the group
    *   at a time, the group's progress survives restarts, and a new group starts with the
-   *   messages published after it was first created.
+   *   oldest message the broker still stores (so it also gets those published before it first
+   *   subscribed).
    * - `broadcast`: each subscriber (each process) gets every message published after it
    *   subscribed; its state is dropped when it stops and expires if it dies.
    *
