@@ -1,0 +1,24 @@
+/**
+ * The error taxonomy of handlers. A business rejection is not an error: it is an event
+ * (`payment_cancelled`) written to the outbox, and the handler returns normally.
+ */
+
+/** A failure worth retrying later (network, 5xx, timeout): redelivered with backoff. */
+export class RetryableError extends Error {
+  override readonly name = 'RetryableError';
+  /** Minimum delay before the next attempt, when the cause said so (e.g. `Retry-After`). */
+  readonly retryAfterMs: number | undefined;
+  constructor(message: string, options: ErrorOptions & { retryAfterMs?: number } = {}) {
+    super(message, options);
+    this.retryAfterMs = options.retryAfterMs;
+  }
+}
+
+/** A failure that no retry can fix: the message goes straight to the dead letters. */
+export class TerminalError extends Error {
+  override readonly name = 'TerminalError';
+}
+
+/** Why a message was dead-lettered. */
+export type DeadLetterReason =
+  'invalid_envelope' | 'unknown_type' | 'invalid_payload' | 'terminal_error' | 'attempts_exhausted';

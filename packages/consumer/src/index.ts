@@ -1,0 +1,26 @@
+export type { Consumer, ConsumerOptions } from './consumer.ts';
+export { createConsumer } from './consumer.ts';
+export type { DeadLetter, DeadLetterQuery } from './dead-letters.ts';
+export {
+  countDeadLetters,
+  discardDeadLetter,
+  getDeadLetter,
+  listDeadLetters,
+  requestRedrive,
+} from './dead-letters.ts';
+export type { DeadLetterReason } from './errors.ts';
+export { RetryableError, TerminalError } from './errors.ts';
+export type { HandlerContext, HandlerDefinition, PrepareContext } from './handler.ts';
+export { on } from './handler.ts';
+export { claimInbox, pruneInbox } from './inbox.ts';
+export { installConsumerTables } from './install.ts';
+export type { KeyLanes, KeyLanesOptions } from './key-lanes.ts';
+export { createKeyLanes } from './key-lanes.ts';
+export type { ConsumerMetrics, ConsumerStats, HandlerOutcome, Logger } from './observability.ts';
+export { noMetrics, silentLogger } from './observability.ts';
+export type { Emit } from './outbox.ts';
+export { childTraceparent, createCausedMessage, enqueue } from './outbox.ts';
+export type { OutboxRelay, OutboxRelayOptions } from './outbox-relay.ts';
+export { createOutboxRelay } from './outbox-relay.ts';
+export type { RetryPolicy } from './retry-policy.ts';
+export { defaultRetryPolicy, retryDelayMs } from './retry-policy.ts';
