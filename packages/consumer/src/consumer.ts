@@ -4,8 +4,10 @@ import {
   type Broker,
   type Delivery,
   keyOf,
+  type Logger,
   type Message,
   parseMessage,
+  silentLogger,
   type SubscriptionHandle,
 } from '@cads/messaging';
 import { sql, type Database } from '@cads/storage';
@@ -20,9 +22,7 @@ import {
   type ConsumerMetrics,
   type ConsumerStats,
   type HandlerOutcome,
-  type Logger,
   noMetrics,
-  silentLogger,
 } from './observability.ts';
 import { createCausedMessage, enqueue } from './outbox.ts';
 import { defaultRetryPolicy, type RetryPolicy, retryDelayMs } from './retry-policy.ts';

@@ -1,7 +1,7 @@
 import type { Message } from '@cads/messaging';
 import type { Queryable, Transaction } from '@cads/storage';
 import type { Static, TSchema } from 'typebox';
-import type { Logger } from './observability.ts';
+import type { Logger } from '@cads/messaging';
 import type { Emit } from './outbox.ts';
 
 /** What a handler gets inside its transaction. */

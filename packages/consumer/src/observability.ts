@@ -1,14 +1,7 @@
 /**
- * What the runtime reports. A pino logger satisfies `Logger`; `@cads/http` provides a
- * Prometheus implementation of `ConsumerMetrics`. Both default to no-ops.
+ * What the runtime reports besides logs: `@cads/http` provides a Prometheus implementation of
+ * `ConsumerMetrics`; the default is a no-op.
  */
-export interface Logger {
-  debug(fields: object, message?: string): void;
-  info(fields: object, message?: string): void;
-  warn(fields: object, message?: string): void;
-  error(fields: object, message?: string): void;
-}
-
 export type HandlerOutcome = 'handled' | 'duplicate' | 'retried' | 'dead_lettered';
 
 export interface ConsumerMetrics {
@@ -28,13 +21,6 @@ export interface ConsumerStats {
   readonly outboxPending: number;
   readonly outboxOldestAgeSeconds: number;
 }
-
-export const silentLogger: Logger = {
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-};
 
 export const noMetrics: ConsumerMetrics = {
   delivery: () => undefined,

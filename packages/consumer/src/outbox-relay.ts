@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Broker, Message } from '@cads/messaging';
 import { sql, type Database } from '@cads/storage';
 import { installConsumerTables } from './install.ts';
-import { type ConsumerMetrics, type Logger, noMetrics, silentLogger } from './observability.ts';
+import { type Logger, silentLogger } from '@cads/messaging';
+import { type ConsumerMetrics, noMetrics } from './observability.ts';
 
 export interface OutboxRelayOptions {
   readonly db: Database;

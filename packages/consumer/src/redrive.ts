@@ -2,7 +2,7 @@ import type { Delivery } from '@cads/messaging';
 import { sql, type Database } from '@cads/storage';
 import { discardDeadLetter } from './dead-letters.ts';
 import type { Work } from './consumer.ts';
-import type { Logger } from './observability.ts';
+import type { Logger } from '@cads/messaging';
 
 export interface RedrivePollerOptions {
   readonly db: Database;

@@ -1,4 +1,5 @@
-import type { ConsumerMetrics, ConsumerStats, HandlerOutcome, Logger } from '@cads/consumer';
+import type { ConsumerMetrics, ConsumerStats, HandlerOutcome } from '@cads/consumer';
+import type { Logger } from '@cads/messaging';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { counterIn, gaugeIn, histogramIn, latencyBucketsSeconds } from './metrics.ts';
 

@@ -195,7 +195,7 @@ describe.skipIf(skip !== undefined)(`NATS JetStream broker${skip ? ` (${skip})` 
     const cut = await open({
       servers: proxy.url,
       connection: { reconnectTimeWait: 100 },
-      log: { info: record, warn: record, error: record },
+      log: { debug: record, info: record, warn: record, error: record },
     });
     const direct = await open();
     const seen = new Set<number>();

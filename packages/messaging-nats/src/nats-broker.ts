@@ -16,7 +16,8 @@ import {
   ReplayPolicy,
 } from '@nats-io/jetstream';
 import { connect, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
-import { describeError, type NatsBrokerLogger, silentLogger } from './logger.ts';
+import { type Logger, silentLogger } from '@cads/messaging';
+import { describeError } from './describe-error.ts';
 import {
   assertName,
   assertSubjectTokens,
@@ -52,7 +53,7 @@ export interface NatsBrokerOptions {
   readonly broadcastInactiveMs?: number;
   /** Further connection options (credentials, TLS, inbox prefix...). */
   readonly connection?: Omit<NodeConnectionOptions, 'servers'>;
-  readonly log?: NatsBrokerLogger;
+  readonly log?: Logger;
 }
 
 /** A `Broker` on NATS JetStream, plus what operators and tests need to find its resources. */
@@ -131,7 +132,7 @@ interface Resolved {
   readonly stream: string;
   readonly subjectPrefix: string;
   readonly instanceId: string;
-  readonly log: NatsBrokerLogger;
+  readonly log: Logger;
 }
 
 class NatsJetStreamBroker implements NatsBroker {
@@ -142,7 +143,7 @@ class NatsJetStreamBroker implements NatsBroker {
   readonly #jsm: JetStreamManager;
   readonly #js: JetStreamClient;
   readonly #options: NatsBrokerOptions;
-  readonly #log: NatsBrokerLogger;
+  readonly #log: Logger;
   readonly #subscriptions = new Set<PullSubscription>();
   #subscribed = 0;
   #closing: Promise<void> | undefined;

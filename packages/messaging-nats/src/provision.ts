@@ -11,7 +11,7 @@ import {
   type StreamConfig,
   type StreamInfo,
 } from '@nats-io/jetstream';
-import type { NatsBrokerLogger } from './logger.ts';
+import type { Logger } from '@cads/messaging';
 
 /** "stream name already in use with a different configuration" */
 const STREAM_CONFIG_MISMATCH = 10058;
@@ -36,7 +36,7 @@ export interface StreamSettings {
 export async function ensureStream(
   jsm: JetStreamManager,
   settings: StreamSettings,
-  log: NatsBrokerLogger,
+  log: Logger,
 ): Promise<void> {
   const subject = `${settings.subjectPrefix}.>`;
   const desired: Partial<StreamConfig> & { name: string } = {
@@ -83,7 +83,7 @@ export async function ensureConsumer(
   jsm: JetStreamManager,
   stream: string,
   desired: ConsumerConfig,
-  log: NatsBrokerLogger,
+  log: Logger,
 ): Promise<void> {
   const name = desired.durable_name ?? desired.name;
   if (name === undefined) throw new TypeError('a consumer needs a name');
@@ -108,7 +108,7 @@ async function reconcileConsumer(
   stream: string,
   existing: ConsumerInfo,
   desired: ConsumerConfig,
-  log: NatsBrokerLogger,
+  log: Logger,
 ): Promise<void> {
   const current = existing.config;
   if ((current.filter_subject ?? '') !== (desired.filter_subject ?? '')) {

@@ -1,6 +1,7 @@
 import type { DeliveryHandler, SubscriptionHandle } from '@cads/messaging';
 import type { Msg, NatsConnection } from '@nats-io/transport-node';
-import { describeError, type NatsBrokerLogger } from './logger.ts';
+import type { Logger } from '@cads/messaging';
+import { describeError } from './describe-error.ts';
 import {
   decodeBody,
   deliveryCountOf,
@@ -33,7 +34,7 @@ export interface PullSubscriptionOptions {
   readonly heal: (lane: PullLane) => Promise<void>;
   /** Runs after fetching stopped (a broadcast subscription deletes its consumers). */
   readonly onStopped: () => Promise<void>;
-  readonly log: NatsBrokerLogger;
+  readonly log: Logger;
 }
 
 /** Server-side wait of a pull request; idle lanes re-request this often. */

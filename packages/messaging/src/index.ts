@@ -14,3 +14,5 @@ export {
   MessageSchema,
   parseMessage,
 } from './message.ts';
+export type { Logger } from './logger.ts';
+export { silentLogger } from './logger.ts';

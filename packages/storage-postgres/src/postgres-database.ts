@@ -42,7 +42,12 @@ export async function openPostgresDatabase(options: PostgresDatabaseOptions): Pr
   const pool = new pg.Pool({ ...clientConfig, max: options.maxConnections ?? 10 });
   // An idle client whose server connection drops emits here; without a listener it would crash.
   pool.on('error', () => undefined);
-  await pool.query(`create schema if not exists ${schema.quoted}`);
+  try {
+    await createSchema(pool, schema);
+  } catch (error) {
+    await pool.end();
+    throw error;
+  }
   const listeners = new Set<() => Promise<void>>();
 
   return {
@@ -81,6 +86,19 @@ export async function openPostgresDatabase(options: PostgresDatabaseOptions): Pr
       await pool.end();
     },
   };
+}
+
+/**
+ * `create schema if not exists` is not atomic: two pools opening the same new schema at once
+ * can both try to create it, and the loser fails on the catalog's unique index.
+ */
+async function createSchema(pool: pg.Pool, schema: SqlIdentifier): Promise<void> {
+  try {
+    await pool.query(`create schema if not exists ${schema.quoted}`);
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code !== '23505' && code !== '42P06') throw error;
+  }
 }
 
 /**

@@ -118,6 +118,17 @@ export function describeDatabaseContract(
       expect(rows[0]?.n).toBe(20);
     });
 
+    it('opens the same new schema from several places at once', async () => {
+      const schema = `contract_${randomUUID().slice(0, 8)}`;
+      const opened = await Promise.all(Array.from({ length: 4 }, () => harness.open(schema)));
+      try {
+        const { rows } = await opened[0]!.query<{ n: number }>('select 1 as n');
+        expect(rows[0]?.n).toBe(1);
+      } finally {
+        for (const db of opened) await db.close();
+      }
+    });
+
     it('keeps schemas apart: the same table name in two schemas holds different rows', async () => {
       const other = await harness.open(`contract_${randomUUID().slice(0, 8)}`);
       try {

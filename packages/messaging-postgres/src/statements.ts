@@ -1,0 +1,181 @@
+import { type Queryable, sql } from '@cads/storage';
+
+/** A message as stored in `broker_log`. */
+export interface LogEntry {
+  readonly id: string;
+  readonly type: string;
+  readonly key: string | null;
+  readonly payload: string;
+}
+
+/**
+ * Appends `entries` to the log in array order and notifies `channel` when it commits (see
+ * `broker_publish`). One round trip. Entries whose id is already stored are skipped.
+ */
+export async function appendToLog(
+  db: Queryable,
+  entries: readonly LogEntry[],
+  channel: string,
+  notifyPrefix: string,
+): Promise<void> {
+  await db.query(sql`
+    select broker_publish(${entries.map((e) => e.id)}::text[], ${entries.map((e) => e.type)}::text[],
+                          ${entries.map((e) => e.key)}::text[], ${entries.map((e) => e.payload)}::text[],
+                          ${channel}, ${notifyPrefix})`);
+}
+
+/**
+ * Creates the group if it does not exist (concurrent creators get the same row). A new
+ * competing group starts at the oldest retained entry; a broadcast group at the current head.
+ */
+export async function ensureGroup(
+  db: Queryable,
+  name: string,
+  broadcast: boolean,
+): Promise<number> {
+  const { rows } = await db.query<{ id: number }>(sql`
+    insert into broker_group (name, broadcast, read_position)
+    values (${name}, ${broadcast},
+            case when ${broadcast}::boolean then (select position from broker_head) else 0 end)
+    on conflict (name) do update set seen_at = now()
+    returning id`);
+  const id = rows[0]?.id;
+  if (id === undefined) throw new Error(`cads.broker: could not create group ${name}`);
+  return id;
+}
+
+export interface FetchRequest {
+  readonly groupId: number;
+  readonly types: readonly string[];
+  readonly limit: number;
+  readonly window: number;
+  readonly claimMs: number;
+}
+
+export interface ClaimedRow {
+  readonly position: number;
+  readonly attempts: number;
+  readonly payload: string;
+}
+
+/** Claims up to `limit` deliveries for the group (see `broker_fetch`). One round trip. */
+export async function fetchDeliveries(db: Queryable, request: FetchRequest): Promise<ClaimedRow[]> {
+  const { rows } = await db.query<ClaimedRow>(sql`
+    select r_position as position, r_attempts as attempts, r_payload as payload
+    from broker_fetch(${request.groupId}::bigint, ${request.types}::text[], ${request.limit}::int,
+                      ${request.window}::int, ${request.claimMs}::int)`);
+  return rows;
+}
+
+/** Whether `error` says the group row is gone (e.g. an expired broadcast group). */
+export function isMissingGroup(error: unknown): boolean {
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    (error as { code?: unknown }).code === 'P0002' &&
+    String((error as { message?: unknown }).message).includes('cads.broker')
+  );
+}
+
+export interface SettleOp {
+  readonly groupId: number;
+  readonly position: number;
+  readonly attempt: number;
+  /** `null` removes the delivery (ack, reject); a number makes it visible again after that. */
+  readonly delayMs: number | null;
+}
+
+/** Settles a batch in one round trip (see `broker_settle`). */
+export async function settleDeliveries(db: Queryable, ops: readonly SettleOp[]): Promise<void> {
+  await db.query(sql`
+    select broker_settle(${ops.map((o) => o.groupId)}::bigint[], ${ops.map((o) => o.position)}::bigint[],
+                         ${ops.map((o) => o.attempt)}::int[], ${ops.map((o) => o.delayMs)}::float8[])`);
+}
+
+export interface Claim {
+  readonly groupId: number;
+  readonly position: number;
+  readonly attempt: number;
+}
+
+/**
+ * Gives claims back so another member can take them now rather than after the ack timeout.
+ * `undoAttempt` is for claims never handed to a handler: they do not count as an attempt.
+ */
+export async function releaseClaims(
+  db: Queryable,
+  claims: readonly Claim[],
+  undoAttempt: boolean,
+): Promise<void> {
+  if (claims.length === 0) return;
+  await db.query(sql`
+    update broker_delivery d
+    set claimed_until = null, attempts = d.attempts - ${undoAttempt ? 1 : 0}::int
+    from unnest(${claims.map((c) => c.groupId)}::bigint[], ${claims.map((c) => c.position)}::bigint[],
+                ${claims.map((c) => c.attempt)}::int[]) as i(group_id, position, attempt)
+    where d.group_id = i.group_id and d.position = i.position and d.attempts = i.attempt`);
+}
+
+/** Deletes a group and its unsettled deliveries. */
+export async function dropGroup(db: Queryable, groupId: number): Promise<void> {
+  await db.query(sql`
+    with dropped as (delete from broker_group where id = ${groupId}::bigint)
+    delete from broker_delivery where group_id = ${groupId}::bigint`);
+}
+
+/**
+ * Marks this process's groups as alive and deletes broadcast groups nobody has marked for
+ * `expiryMs` (their process died), with their deliveries.
+ */
+export async function heartbeat(
+  db: Queryable,
+  groupIds: readonly number[],
+  expiryMs: number,
+): Promise<void> {
+  await db.query(sql`
+    with seen as (
+      update broker_group set seen_at = now()
+      where id in (select id from broker_group where id = any(${groupIds}::bigint[])
+                   order by id for no key update)
+    ), expired as (
+      delete from broker_group
+      where broadcast and seen_at < now() - ${expiryMs}::float8 * interval '1 millisecond'
+        and not (id = any(${groupIds}::bigint[]))
+      returning id
+    )
+    delete from broker_delivery d using expired e where d.group_id = e.id`);
+}
+
+/**
+ * Deletes up to `batchSize` of the oldest log entries that are older than `olderThanMs` and
+ * that every group has read and settled. Returns how many were deleted.
+ */
+export async function pruneLog(
+  db: Queryable,
+  olderThanMs: number,
+  batchSize: number,
+): Promise<number> {
+  const { rowCount } = await db.query(sql`
+    with horizon as (
+      select least((select min(read_position) from broker_group),
+                   (select min(position) - 1 from broker_delivery),
+                   (select position from broker_head)) as position
+    ), oldest as (
+      select l.position, l.published_at from broker_log l, horizon h
+      where l.position <= h.position
+      order by l.position
+      limit ${batchSize}::int
+    )
+    delete from broker_log l using oldest o
+    where l.position = o.position
+      and o.published_at < now() - ${olderThanMs}::float8 * interval '1 millisecond'`);
+  return rowCount;
+}
+
+/** Reclaims the space of settled deliveries (and of pruned entries with `includeLog`). */
+export async function vacuumBrokerTables(db: Queryable, includeLog: boolean): Promise<void> {
+  // No parameters: sent as a simple query, which VACUUM needs (it cannot run in a transaction).
+  await db.query(
+    `vacuum broker_head, broker_group, broker_delivery${includeLog ? ', broker_log' : ''}`,
+  );
+}
