@@ -9,5 +9,6 @@ export default defineConfig({
     pool: 'forks',
     // Integration suites share this machine's PostgreSQL and NATS; two workers match its cores.
     maxWorkers: 2,
+    globalSetup: ['./vitest.global-setup.ts'],
   },
 });
