@@ -15,7 +15,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '20' },
     warmup: { type: 'string', default: '5' },
     chains: { type: 'string', default: '400' },
-    'light-chains': { type: 'string', default: '16' },
+    'light-chains': { type: 'string', default: '4' },
     only: { type: 'string', default: 'a,b,c' },
     write: { type: 'boolean', default: false },
   },
