@@ -51,6 +51,15 @@ async function postgresDatabase(schema: string, max = 10) {
   return { database, db };
 }
 
+async function postgresRawDb() {
+  const { database, db } = await postgresDatabase('bench');
+  const dispose = async () => {
+    await db.close();
+    await database.drop();
+  };
+  return { db, concurrency: 8, dispose };
+}
+
 export const scenarios: readonly Scenario[] = [
   {
     id: 'a',
@@ -99,17 +108,7 @@ export const scenarios: readonly Scenario[] = [
         },
       };
     },
-    async openRawDb() {
-      const { database, db } = await postgresDatabase('bench');
-      return {
-        db,
-        concurrency: 8,
-        async dispose() {
-          await db.close();
-          await database.drop();
-        },
-      };
-    },
+    openRawDb: postgresRawDb,
   },
   {
     id: 'c',
@@ -135,16 +134,6 @@ export const scenarios: readonly Scenario[] = [
         },
       };
     },
-    async openRawDb() {
-      const { database, db } = await postgresDatabase('bench');
-      return {
-        db,
-        concurrency: 8,
-        async dispose() {
-          await db.close();
-          await database.drop();
-        },
-      };
-    },
+    openRawDb: postgresRawDb,
   },
 ];
