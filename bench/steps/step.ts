@@ -127,6 +127,7 @@ export async function runRawTransactions(
 function measuredAcks(broker: Broker, onAck: (latencyMs: number) => void): Broker {
   return {
     publish: (messages) => broker.publish(messages),
+    pending: (group, types) => broker.pending(group, types),
     close: () => broker.close(),
     subscribe: (subscription, handler) =>
       broker.subscribe(subscription, (delivery) => {

@@ -363,6 +363,33 @@ for (const { name, skip, setup } of await runtimeHarnesses()) {
         }
       });
 
+      it('reports the lag of its group: waiting messages while stopped, 0 once all are handled', async () => {
+        const svc = await service('lag');
+        const created = `${svc.tag}_created`;
+        const options: ConsumerOptions = {
+          name: svc.tag,
+          source: svc.tag,
+          db: svc.db,
+          broker: svc.broker,
+          handlers: { [created]: on(Created, (message, { tx }) => recordEffect(tx, message)) },
+        };
+        const first = createConsumer(options);
+        await first.start();
+        await first.stop();
+        await svc.broker.publish(newMessages(`${svc.tag}_unrelated`, ['u']));
+        await svc.broker.publish(newMessages(created, ['a', 'b', 'c'], 2));
+        expect((await first.stats()).lag).toBe(6);
+
+        const second = track(createConsumer(options));
+        await second.start();
+        await waitFor('6 effects', async () => {
+          const rows = await effects(svc.db);
+          return rows.length === 3 && rows.every((row) => row.count === 2);
+        });
+        await waitFor('no lag', async () => (await second.stats()).lag === 0);
+        expect(await second.stats()).toMatchObject({ consumer: svc.tag, lag: 0, deadLetters: 0 });
+      });
+
       it('drains in-flight work on stop and loses nothing across a restart', async () => {
         const svc = await service('drain');
         const created = `${svc.tag}_created`;
@@ -417,6 +444,7 @@ function dropFirstAcks(broker: Broker): Broker {
   const acked = new Set<string>();
   return {
     publish: (messages) => broker.publish(messages),
+    pending: (group, types) => broker.pending(group, types),
     close: () => broker.close(),
     subscribe: (subscription, handler) =>
       broker.subscribe(subscription, (delivery) => {

@@ -72,6 +72,10 @@ export interface Consumer {
    * that commits. Returns false if there is no such letter.
    */
   redrive(messageId: string): Promise<boolean>;
+  /**
+   * For metrics: the group's lag (`Broker.pending` over the handled types, also while stopped),
+   * dead letters and outbox backlog. Needs the tables `start()` installs.
+   */
   stats(): Promise<ConsumerStats>;
 }
 
@@ -378,7 +382,8 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       return requested;
     },
     async stats() {
-      const [deadLetters, outbox] = await Promise.all([
+      const [lag, deadLetters, outbox] = await Promise.all([
+        broker.pending(name, Object.keys(options.handlers)),
         countDeadLetters(db, name),
         db.query<{ pending: number; age: number | null }>(
           sql`select count(*)::int as pending, extract(epoch from now() - min(created_at))::float8 as age from cads_outbox`,
@@ -386,6 +391,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       ]);
       return {
         consumer: name,
+        lag,
         deadLetters,
         outboxPending: outbox.rows[0]?.pending ?? 0,
         outboxOldestAgeSeconds: outbox.rows[0]?.age ?? 0,

@@ -17,6 +17,11 @@ export interface ConsumerMetrics {
  */
 export interface ConsumerStats {
   readonly consumer: string;
+  /**
+   * Messages of the consumer's types its group has not settled yet, as the broker counts them
+   * (`Broker.pending`): waiting, in flight or waiting for a retry. Approximate under load.
+   */
+  readonly lag: number;
   readonly deadLetters: number;
   readonly outboxPending: number;
   readonly outboxOldestAgeSeconds: number;

@@ -139,7 +139,8 @@ function scrapeGauge<T>(
 
 /**
  * Registers gauges read at scrape time from `readStats` (one call per scrape):
- * `cads_consumer_dead_letters{consumer}` (dead letters stored),
+ * `cads_consumer_lag_messages{consumer}` (messages the group has not settled, as its broker
+ * counts them), `cads_consumer_dead_letters{consumer}` (dead letters stored),
  * `cads_outbox_pending_messages{consumer}` and `cads_outbox_oldest_pending_age_seconds{consumer}`.
  * If the read fails, that scrape omits these series (never reports stale values) and
  * `cads_consumer_stats_read_failures_total` grows. Register it once per registry; a second
@@ -155,6 +156,13 @@ export function registerConsumerStats(
     'cads_consumer_stats_read_failures_total',
     readStats,
     options.log,
+  );
+  scrapeGauge(
+    registry,
+    'cads_consumer_lag_messages',
+    'Messages a consumer group has not settled yet (waiting, in flight or to be retried).',
+    read,
+    (s) => [s.consumer, s.lag],
   );
   scrapeGauge(registry, 'cads_consumer_dead_letters', 'Dead letters stored.', read, (s) => [
     s.consumer,
@@ -173,38 +181,5 @@ export function registerConsumerStats(
     'Age of the oldest outbox message not yet published (0 when none).',
     read,
     (s) => [s.consumer, s.outboxOldestAgeSeconds],
-  );
-}
-
-/** Messages a consumer group has yet to process, as its broker reports them. */
-export interface ConsumerLag {
-  readonly consumer: string;
-  readonly lag: number;
-}
-
-/**
- * Registers `cads_consumer_lag_messages{consumer}`, read from `readLag` at scrape time (one call
- * per scrape; e.g. JetStream `num_pending` or the Postgres log's head minus the group's
- * position). A failed read omits the series from that scrape and counts in
- * `cads_consumer_lag_read_failures_total`. Register it once per registry; a second
- * registration throws.
- */
-export function registerConsumerLag(
-  registry: Registry,
-  readLag: () => Promise<readonly ConsumerLag[]>,
-  options: ScrapeOptions = {},
-): void {
-  const read = readOncePerScrape(
-    registry,
-    'cads_consumer_lag_read_failures_total',
-    readLag,
-    options.log,
-  );
-  scrapeGauge(
-    registry,
-    'cads_consumer_lag_messages',
-    'Messages a consumer group has not processed yet.',
-    read,
-    (row) => [row.consumer, row.lag],
   );
 }

@@ -2,12 +2,7 @@ import type { ConsumerStats } from '@cads/consumer';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  type ConsumerLag,
-  createConsumerMetrics,
-  registerConsumerLag,
-  registerConsumerStats,
-} from './consumer-metrics.ts';
+import { createConsumerMetrics, registerConsumerStats } from './consumer-metrics.ts';
 import { createHttpApp, type HttpApp } from './http-app.ts';
 import { createMetricsRegistry } from './metrics.ts';
 
@@ -32,7 +27,14 @@ function sample(text: string, series: string): number | undefined {
 }
 
 function stats(consumer: string, overrides: Partial<ConsumerStats> = {}): ConsumerStats {
-  return { consumer, deadLetters: 0, outboxPending: 0, outboxOldestAgeSeconds: 0, ...overrides };
+  return {
+    consumer,
+    lag: 0,
+    deadLetters: 0,
+    outboxPending: 0,
+    outboxOldestAgeSeconds: 0,
+    ...overrides,
+  };
 }
 
 describe('createConsumerMetrics', () => {
@@ -79,7 +81,12 @@ describe('registerConsumerStats', () => {
     const registry = new Registry();
     let reads = 0;
     let current: ConsumerStats[] = [
-      stats('restaurant', { deadLetters: 2, outboxPending: 7, outboxOldestAgeSeconds: 1.5 }),
+      stats('restaurant', {
+        lag: 12,
+        deadLetters: 2,
+        outboxPending: 7,
+        outboxOldestAgeSeconds: 1.5,
+      }),
       stats('rider'),
     ];
     registerConsumerStats(registry, () => {
@@ -89,6 +96,8 @@ describe('registerConsumerStats', () => {
 
     const first = await registry.metrics();
     expect(reads).toBe(1);
+    expect(sample(first, 'cads_consumer_lag_messages{consumer="restaurant"}')).toBe(12);
+    expect(sample(first, 'cads_consumer_lag_messages{consumer="rider"}')).toBe(0);
     expect(sample(first, 'cads_consumer_dead_letters{consumer="restaurant"}')).toBe(2);
     expect(sample(first, 'cads_outbox_pending_messages{consumer="restaurant"}')).toBe(7);
     expect(sample(first, 'cads_outbox_oldest_pending_age_seconds{consumer="restaurant"}')).toBe(
@@ -96,11 +105,13 @@ describe('registerConsumerStats', () => {
     );
     expect(sample(first, 'cads_consumer_dead_letters{consumer="rider"}')).toBe(0);
 
-    current = [stats('restaurant', { deadLetters: 3 })];
+    current = [stats('restaurant', { lag: 4, deadLetters: 3 })];
     const second = await registry.metrics();
     expect(reads).toBe(2);
+    expect(sample(second, 'cads_consumer_lag_messages{consumer="restaurant"}')).toBe(4);
     expect(sample(second, 'cads_consumer_dead_letters{consumer="restaurant"}')).toBe(3);
     expect(sample(second, 'cads_consumer_dead_letters{consumer="rider"}')).toBeUndefined();
+    expect(sample(second, 'cads_consumer_lag_messages{consumer="rider"}')).toBeUndefined();
   });
 
   it('omits its series and counts the failure when the read fails, without failing the scrape', async () => {
@@ -131,24 +142,6 @@ describe('registerConsumerStats', () => {
   });
 });
 
-describe('registerConsumerLag', () => {
-  it('exposes the lag of every consumer group at scrape time', async () => {
-    const registry = new Registry();
-    let lag: ConsumerLag[] = [
-      { consumer: 'restaurant', lag: 12 },
-      { consumer: 'bff-1', lag: 0 },
-    ];
-    registerConsumerLag(registry, () => Promise.resolve(lag));
-    const text = await registry.metrics();
-    expect(sample(text, 'cads_consumer_lag_messages{consumer="restaurant"}')).toBe(12);
-    expect(sample(text, 'cads_consumer_lag_messages{consumer="bff-1"}')).toBe(0);
-    lag = [{ consumer: 'restaurant', lag: 4 }];
-    expect(
-      sample(await registry.metrics(), 'cads_consumer_lag_messages{consumer="restaurant"}'),
-    ).toBe(4);
-  });
-});
-
 describe('GET /metrics with consumer metrics', () => {
   let app: HttpApp | undefined;
   afterEach(async () => {
@@ -159,9 +152,8 @@ describe('GET /metrics with consumer metrics', () => {
     const registry = createMetricsRegistry({ service: 'payment' });
     const metrics = createConsumerMetrics(registry);
     registerConsumerStats(registry, () =>
-      Promise.resolve([stats('payment', { outboxPending: 4 })]),
+      Promise.resolve([stats('payment', { lag: 9, outboxPending: 4 })]),
     );
-    registerConsumerLag(registry, () => Promise.resolve([{ consumer: 'payment', lag: 9 }]));
     app = await createHttpApp({
       service: 'payment',
       version: '1.0.0',

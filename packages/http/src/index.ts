@@ -1,9 +1,5 @@
-export type { ConsumerLag, ScrapeOptions } from './consumer-metrics.ts';
-export {
-  createConsumerMetrics,
-  registerConsumerLag,
-  registerConsumerStats,
-} from './consumer-metrics.ts';
+export type { ScrapeOptions } from './consumer-metrics.ts';
+export { createConsumerMetrics, registerConsumerStats } from './consumer-metrics.ts';
 export type { EventStream, EventStreamOptions, ServerSentEvent } from './event-stream.ts';
 export { formatServerSentEvent, openEventStream } from './event-stream.ts';
 export type { HttpApp, HttpAppOptions, OpenApiInfo } from './http-app.ts';

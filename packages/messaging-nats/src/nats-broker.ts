@@ -25,7 +25,15 @@ import {
   defaultInstanceId,
   subjectFor,
 } from './names.ts';
-import { deleteConsumer, ensureConsumer, ensureStream, isApiError, nanos } from './provision.ts';
+import {
+  consumerInfo,
+  countStored,
+  deleteConsumer,
+  ensureConsumer,
+  ensureStream,
+  isApiError,
+  nanos,
+} from './provision.ts';
 import { type PullLane, PullSubscription } from './pull-subscription.ts';
 
 export interface NatsBrokerOptions {
@@ -91,6 +99,10 @@ export interface NatsBroker extends Broker {
  *   messages) at once instead of after the ack wait, then drains the connection so buffered acks
  *   reach the server. Settling after that does nothing.
  * - The connection reconnects forever; pulling resumes on its own after any error, with backoff.
+ * - `pending` adds up, over the group's consumer of each type, the messages not yet delivered
+ *   (`num_pending`) and those delivered but not acked or terminated (`num_ack_pending`, which
+ *   includes NAKed ones waiting for their redelivery); a type whose consumer does not exist yet
+ *   counts the messages stored on its subject. One consumer info request per type.
  */
 export async function createNatsBroker(options: NatsBrokerOptions): Promise<NatsBroker> {
   const stream = options.stream ?? 'CADS';
@@ -239,6 +251,21 @@ class NatsJetStreamBroker implements NatsBroker {
     });
     this.#subscriptions.add(pull);
     return { stop: () => pull.stop() };
+  }
+
+  async pending(group: string, types: readonly string[]): Promise<number> {
+    if (this.#closing) throw new Error('the NATS broker is closed');
+    assertName('group', group);
+    const counts = await Promise.all(
+      [...new Set(types)].map(async (type) => {
+        const subject = subjectFor(this.subjectPrefix, type);
+        const info = await consumerInfo(this.#jsm, this.stream, consumerNameFor(group, type));
+        // Without its consumer, the group would start this type at the oldest stored message.
+        if (info === undefined) return countStored(this.#jsm, this.stream, subject);
+        return info.num_pending + info.num_ack_pending;
+      }),
+    );
+    return counts.reduce((sum, count) => sum + count, 0);
   }
 
   async deleteStream(): Promise<void> {

@@ -149,7 +149,18 @@ async function streamInfo(jsm: JetStreamManager, stream: string): Promise<Stream
   }
 }
 
-async function consumerInfo(
+/** Messages stored on `subject` in the stream (one stream info request, filtered to it). */
+export async function countStored(
+  jsm: JetStreamManager,
+  stream: string,
+  subject: string,
+): Promise<number> {
+  const info = await jsm.streams.info(stream, { subjects_filter: subject });
+  return info.state.subjects?.[subject] ?? 0;
+}
+
+/** The consumer's info, or `undefined` when it does not exist. */
+export async function consumerInfo(
   jsm: JetStreamManager,
   stream: string,
   name: string,

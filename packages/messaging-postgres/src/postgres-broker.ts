@@ -13,6 +13,7 @@ import { createBatcher } from './batcher.ts';
 import { startMaintenance } from './maintenance.ts';
 import {
   appendToLog,
+  countPending,
   dropGroup,
   ensureGroup,
   pruneLog,
@@ -82,6 +83,9 @@ const instancePattern = /^[A-Za-z0-9_.:-]{1,100}$/;
  * - **Order**: each group gets messages in log (commit) order, and never holds two unsettled
  *   messages with the same key (`subject`) at once, even across competing members: a later
  *   message of a key waits until the earlier one is settled. Different keys flow in parallel.
+ * - **Pending** is exact for the snapshot of its one statement: the group's unsettled rows of
+ *   those types plus the log entries of those types past its read position. A settle is
+ *   reflected once it has resolved (it resolves when its batch has committed).
  *
  * What grows: `broker_log` until pruned (`prune` or `retentionMs`); `broker_group` by one row
  * per competing group ever created; `broker_delivery` stays bounded (about 1 000 unsettled rows
@@ -177,9 +181,7 @@ export async function createPostgresBroker(
     async subscribe(subscription: Subscription, handler: DeliveryHandler) {
       if (closing) throw new Error('cads.broker: subscribe after close');
       const { group, mode } = subscription;
-      if (!groupPattern.test(group)) {
-        throw new TypeError(`invalid group ${JSON.stringify(group)}: use [A-Za-z0-9_-]`);
-      }
+      assertGroup(group);
       const types = [...new Set(subscription.types)];
       if (types.length === 0) throw new TypeError(`group ${group} subscribes to no type`);
       const maxInFlight = positiveInteger(subscription.maxInFlight ?? 64, 'maxInFlight');
@@ -210,6 +212,12 @@ export async function createPostgresBroker(
       return handle;
     },
 
+    async pending(group: string, types: readonly string[]) {
+      if (closing) throw new Error('cads.broker: pending after close');
+      assertGroup(group);
+      return types.length === 0 ? 0 : countPending(db, group, types);
+    },
+
     async close() {
       if (closing) return;
       closing = true;
@@ -228,6 +236,12 @@ export async function createPostgresBroker(
 
     prune: ({ olderThanMs, batchSize = 10_000 }) => pruneLog(db, olderThanMs, batchSize),
   };
+}
+
+function assertGroup(group: string): void {
+  if (!groupPattern.test(group)) {
+    throw new TypeError(`invalid group ${JSON.stringify(group)}: use [A-Za-z0-9_-]`);
+  }
 }
 
 function positiveInteger(value: number, name: string): number {

@@ -44,6 +44,38 @@ export async function ensureGroup(
   return id;
 }
 
+/**
+ * Messages of `types` the competing group `group` has not settled: its deliveries of those
+ * types (unclaimed, in flight or waiting for a retry) plus the log entries of those types past
+ * its read position, from 0 for a group not created yet. One statement, so one snapshot: an
+ * entry a concurrent fetch copies into the group is counted once. Both parts use an index
+ * (`broker_delivery` primary key, `broker_log_type_position`); the second is a range count, so
+ * it grows with the backlog.
+ */
+export async function countPending(
+  db: Queryable,
+  group: string,
+  types: readonly string[],
+): Promise<number> {
+  const { rows } = await db.query<{ pending: number }>(sql`
+    with wanted as (
+      select distinct t.type from unnest(${types}::text[]) as t(type)
+    ), grp as (
+      select g.id, g.read_position from broker_group g where g.name = ${group} and not g.broadcast
+    )
+    select
+      (select count(*) from broker_delivery d
+       join broker_log l on l.position = d.position
+       where d.group_id = (select id from grp) and l.type in (select type from wanted))
+      + (select count(*) from wanted w
+         cross join lateral (
+           select 1 from broker_log e
+           where e.type = w.type and e.position > coalesce((select read_position from grp), 0)
+         ) beyond)
+      as pending`);
+  return rows[0]?.pending ?? 0;
+}
+
 export interface FetchRequest {
   readonly groupId: number;
   readonly types: readonly string[];

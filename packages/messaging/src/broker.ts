@@ -33,6 +33,19 @@ export interface Broker {
    */
   subscribe(subscription: Subscription, handler: DeliveryHandler): Promise<SubscriptionHandle>;
 
+  /**
+   * How many messages of `types` the competing `group` has not settled yet: stored but not yet
+   * delivered to it, in flight, or waiting for a retry (acked and rejected ones are done). A
+   * group that does not exist yet counts every stored message of those types, which is what it
+   * would receive first. Pass the types the group subscribes to; broadcast subscribers are not
+   * counted this way.
+   *
+   * For metrics and operators: cheap (one query or a few API calls), but approximate while
+   * messages are published or settled, and a settle may reach the broker after it resolved
+   * (batched or unconfirmed), so the count can lag behind the handler by a moment.
+   */
+  pending(group: string, types: readonly string[]): Promise<number>;
+
   /** Stops every subscription and releases connections. Unsettled deliveries are redelivered later. */
   close(): Promise<void>;
 }

@@ -51,6 +51,7 @@ async function postgresHarness(): Promise<RuntimeHarness> {
       return {
         publish: (messages) => broker.publish(messages),
         subscribe: (subscription, handler) => broker.subscribe(subscription, handler),
+        pending: (group, types) => broker.pending(group, types),
         async close() {
           await broker.close();
           await db.close();

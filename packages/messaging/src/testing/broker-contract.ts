@@ -285,6 +285,60 @@ export function describeBrokerContract(
       expect(received.length).toBe(2);
     });
 
+    it('counts what a competing group has not settled, in flight and waiting for a retry included', async () => {
+      const { type, other, group } = names();
+      const broker = await connect();
+      const pendingNow = () => broker.pending(group, [type]);
+      const pendingReaches = (count: number) =>
+        waitFor(`${count} pending`, async () => (await pendingNow()) === count);
+      // One key each, so that all five can be in flight at once.
+      const sent = Array.from({ length: 5 }, (_, n) =>
+        createMessage({ type, source: '/contract', subject: `k${n}`, data: { n } }),
+      );
+      await broker.publish([...messages(other, 3), ...sent, ...messages(other, 2)]);
+      // Not subscribed yet: a new group would receive every stored message of its types.
+      expect(await pendingNow()).toBe(5);
+
+      const { received } = await record(
+        broker,
+        { group, types: [type], mode: 'competing', ackTimeoutMs: 30_000 },
+        () => undefined,
+      );
+      await waitFor('5 deliveries', () => received.length >= 5);
+      expect(await pendingNow()).toBe(5);
+
+      for (const r of received.slice(0, 2)) await r.delivery.ack();
+      await pendingReaches(3);
+      await received[2]!.delivery.retry(300);
+      expect(await pendingNow()).toBe(3);
+      await received[3]!.delivery.reject();
+      await received[4]!.delivery.ack();
+      await pendingReaches(1);
+
+      await waitFor('the retried redelivery', () => received.length >= 6);
+      expect(await pendingNow()).toBe(1);
+      await received[5]!.delivery.ack();
+      await pendingReaches(0);
+      await broker.publish(messages(other, 2));
+      expect(await pendingNow()).toBe(0);
+    });
+
+    it('counts pending messages per group, summed over the types asked for', async () => {
+      const { type, other, group } = names();
+      const broker = await connect();
+      const types = [type, other];
+      await broker.publish([...messages(type, 2), ...messages(other, 3)]);
+      const { received } = await record(broker, { group: `${group}_a`, types, mode: 'competing' });
+      await waitFor('5 deliveries', () => received.length >= 5);
+      await waitFor(
+        'group a settled everything',
+        async () => (await broker.pending(`${group}_a`, types)) === 0,
+      );
+      expect(await broker.pending(`${group}_b`, types)).toBe(5);
+      expect(await broker.pending(`${group}_b`, [type])).toBe(2);
+      expect(await broker.pending(`${group}_b`, [])).toBe(0);
+    });
+
     it('keeps the publish order of one subject through many in-flight deliveries', async () => {
       const { type, group } = names();
       const broker = await connect();
