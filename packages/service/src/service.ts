@@ -1,0 +1,134 @@
+import {
+  type Consumer,
+  type ConsumerOptions,
+  createConsumer,
+  createOutboxRelay,
+  installConsumerTables,
+  type OutboxRelay,
+} from '@cads/consumer';
+import {
+  createConsumerMetrics,
+  createHttpApp,
+  createMetricsRegistry,
+  type HttpApp,
+  registerConsumerStats,
+} from '@cads/http';
+import type { Broker } from '@cads/messaging';
+import { type Database, loadMigrations, migrate } from '@cads/storage';
+import type { Logger } from 'pino';
+
+/** What a service may customise of its consumer; the rest comes from the runtime. */
+export type ServiceConsumerOptions = Omit<
+  ConsumerOptions,
+  'name' | 'source' | 'db' | 'broker' | 'relay' | 'log' | 'metrics'
+>;
+
+/** What routes get: the service's own database, and the relay to wake after writing the outbox. */
+export interface RouteContext {
+  readonly db: Database;
+  readonly relay: OutboxRelay;
+  readonly log: Logger;
+}
+
+export interface ServiceDefinition {
+  /** e.g. `restaurant`: consumer group, CloudEvents source `/cads/<name>`, log and metric label. */
+  readonly name: string;
+  readonly version?: string;
+  /** Directory of the service's numbered SQL migrations. */
+  readonly migrations?: URL;
+  /** Event handlers, when the service consumes events. */
+  readonly consumer?: ServiceConsumerOptions;
+  /** Registers the service's HTTP routes (besides health, readiness, metrics, OpenAPI). */
+  readonly routes?: (app: HttpApp, context: RouteContext) => void | Promise<void>;
+  readonly description?: string;
+}
+
+export interface ServiceDependencies {
+  /** The service's own database (its schema in embedded mode, its database in distributed mode). */
+  readonly db: Database;
+  readonly broker: Broker;
+  readonly logger: Logger;
+}
+
+export interface Service {
+  readonly name: string;
+  readonly app: HttpApp;
+  readonly consumer: Consumer | undefined;
+  readonly relay: OutboxRelay;
+  /** Applies migrations, then starts the relay and the consumer. Call before listening. */
+  start(): Promise<void>;
+  /**
+   * Graceful stop: the consumer drains what it received, the relay finishes its publish, the
+   * HTTP app lets in-flight requests finish. The database and broker stay open (the caller's).
+   */
+  stop(): Promise<void>;
+}
+
+/**
+ * Builds one service from its definition and explicit dependencies: the shared runtime every
+ * service uses, so services contain only their contracts, decisions, handlers, routes and SQL.
+ */
+export async function createService(
+  definition: ServiceDefinition,
+  dependencies: ServiceDependencies,
+): Promise<Service> {
+  const { name } = definition;
+  const { db, broker } = dependencies;
+  const log = dependencies.logger.child({ service: name });
+  const registry = createMetricsRegistry({ service: name });
+  const metrics = createConsumerMetrics(registry);
+  const app = await createHttpApp({
+    service: name,
+    version: definition.version ?? '0.1.0',
+    logger: log,
+    metrics: registry,
+    readiness: {
+      database: async () => {
+        await db.query('select 1');
+      },
+    },
+    openapi: {
+      title: `CADS ${name}`,
+      ...(definition.description ? { description: definition.description } : {}),
+    },
+  });
+  const relay = createOutboxRelay({ db, broker, source: name, log, metrics });
+  const consumer = definition.consumer
+    ? createConsumer({
+        ...definition.consumer,
+        name,
+        source: `/cads/${name}`,
+        db,
+        broker,
+        relay,
+        log,
+        metrics,
+      })
+    : undefined;
+  registerConsumerStats(registry, async () => (consumer ? [await consumer.stats()] : []), { log });
+  await definition.routes?.(app, { db, relay, log });
+
+  let started = false;
+  return {
+    name,
+    app,
+    consumer,
+    relay,
+    async start() {
+      if (started) return;
+      await installConsumerTables(db);
+      if (definition.migrations) {
+        await migrate(db, name, await loadMigrations(definition.migrations));
+      }
+      await relay.start();
+      await consumer?.start();
+      started = true;
+    },
+    async stop() {
+      await consumer?.stop();
+      await relay.stop();
+      await app.close();
+      started = false;
+    },
+  };
+}
