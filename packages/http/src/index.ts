@@ -16,3 +16,5 @@ export {
   problemType,
 } from './problem.ts';
 export type { CheckResult, ReadinessCheck } from './readiness.ts';
+export type { CallExternalOptions, ExternalResult } from './call-external.ts';
+export { callExternal } from './call-external.ts';

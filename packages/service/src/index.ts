@@ -1,1 +1,4 @@
 export * from './service.ts';
+export * from './saga-step.ts';
+export * from './step-decisions.ts';
+export * from './step-store.ts';

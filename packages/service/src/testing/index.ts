@@ -1,0 +1,2 @@
+export type { Recorder, RunningService, Testbed } from './testbed.ts';
+export { createTestbed, jsonClient } from './testbed.ts';
