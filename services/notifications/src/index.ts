@@ -1,0 +1,2 @@
+export type { NotificationsServiceOptions } from './app.ts';
+export { notificationsService } from './app.ts';
