@@ -1,0 +1,83 @@
+import { enqueue } from '@cads/consumer';
+import { type HttpApp, httpProblem, ProblemDetailsSchema } from '@cads/http';
+import type { RouteContext } from '@cads/service';
+import { v7 as uuidv7 } from 'uuid';
+import { recordOrderEvent } from '../../store/order-events.ts';
+import { insertOrder } from '../../store/orders.ts';
+import { checkCart, describeCartErrors } from '../check-cart.ts';
+import { orderCreatedMessage, sagaTraceparent } from '../order-created.ts';
+import { OrderAccepted, PlaceOrderBody, UserHeaders, userIdHeader } from '../schemas.ts';
+
+export interface PlaceOrderOptions {
+  readonly now: () => Date;
+}
+
+/**
+ * `POST /api/orders`: accepts an order and starts its saga.
+ *
+ * Guarantee: the order row, its timeline's first entry and `order_created` in the outbox
+ * commit in one transaction (no dual write): a 202 means the event will be published, even if
+ * the process dies right after answering; a failure before the commit leaves nothing behind.
+ */
+export function registerPlaceOrder(
+  app: HttpApp,
+  { db, relay }: RouteContext,
+  { now }: PlaceOrderOptions,
+): void {
+  app.post(
+    '/api/orders',
+    {
+      schema: {
+        tags: ['orders'],
+        summary: 'Place an order',
+        description:
+          `Validates the cart against the catalogue, stores the order and emits order_created. ` +
+          `The ${userIdHeader} header is the authenticated user, set by the BFF: this service is ` +
+          `never exposed publicly.`,
+        headers: UserHeaders,
+        body: PlaceOrderBody,
+        response: { 202: OrderAccepted, 400: ProblemDetailsSchema },
+      },
+    },
+    async (request, reply) => {
+      const userId = request.headers[userIdHeader];
+      const { restaurantId, cart } = request.body;
+      const checked = checkCart(restaurantId, cart);
+      if ('errors' in checked) {
+        throw httpProblem('CADS_VALIDATION', describeCartErrors(checked.errors), {
+          errors: checked.errors,
+        });
+      }
+      const orderId = uuidv7();
+      const createdAt = now();
+      const traceparent = request.headers.traceparent;
+      const message = orderCreatedMessage(
+        { orderId, userId, restaurantId, cart },
+        createdAt,
+        sagaTraceparent(typeof traceparent === 'string' ? traceparent : undefined),
+      );
+      await db.transaction(async (tx) => {
+        await insertOrder(tx, {
+          orderId,
+          userId,
+          restaurantId,
+          cart,
+          priceCents: checked.priceCents,
+          status: 0,
+          createdAt,
+        });
+        await recordOrderEvent(tx, {
+          orderId,
+          id: message.id,
+          type: message.type,
+          time: message.time,
+          data: message.data,
+        });
+        await enqueue(tx, [message]);
+      });
+      relay.wake();
+      request.log.info({ orderId, userId, messageId: message.id }, 'order accepted');
+      return reply.code(202).send({ orderId, userId });
+    },
+  );
+}

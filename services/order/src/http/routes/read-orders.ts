@@ -1,0 +1,99 @@
+import { type HttpApp, httpProblem, ProblemDetailsSchema } from '@cads/http';
+import type { RouteContext } from '@cads/service';
+import { foldOrder, type OrderStatus, statusText } from '../../domain/order-state.ts';
+import { listOrderEvents } from '../../store/order-events.ts';
+import { findOrder, listOrdersOfUser, type StoredOrder } from '../../store/orders.ts';
+import {
+  HistoryQuery,
+  OptionalUserHeaders,
+  OrderHistory,
+  OrderParams,
+  OrderView,
+  userIdHeader,
+} from '../schemas.ts';
+
+const defaultHistoryLimit = 50;
+
+/** Stored statuses are written only from `statusOf`, so anything else is a corrupt row. */
+function knownStatus(order: StoredOrder): OrderStatus {
+  const { status } = order;
+  if (status === 0 || status === 1 || status === 2 || status === 5) return status;
+  throw new Error(`order ${order.orderId} has an unknown status ${status}`);
+}
+
+/**
+ * `GET /api/orders/:id` (state and timeline, folded from the events at read time, so it is
+ * never behind the events recorded) and `GET /api/orders?userId=` (history, newest first).
+ */
+export function registerReadOrders(app: HttpApp, { db }: RouteContext): void {
+  app.get(
+    '/api/orders/:id',
+    {
+      schema: {
+        tags: ['orders'],
+        summary: 'An order: its state and the timeline of every saga event',
+        description:
+          `When ${userIdHeader} is set (by the BFF), an order of another user is answered 404, ` +
+          `like a missing one, so ids of others' orders cannot be probed.`,
+        headers: OptionalUserHeaders,
+        params: OrderParams,
+        response: { 200: OrderView, 404: ProblemDetailsSchema },
+      },
+    },
+    async (request) => {
+      const orderId = request.params.id;
+      const viewer = request.headers[userIdHeader];
+      const order = await findOrder(db, orderId);
+      if (!order || (viewer !== undefined && viewer !== order.userId)) {
+        throw httpProblem('CADS_NOT_FOUND', `There is no order ${orderId}.`);
+      }
+      const state = foldOrder(order, await listOrderEvents(db, orderId));
+      return {
+        orderId: order.orderId,
+        userId: order.userId,
+        restaurantId: order.restaurantId,
+        cart: order.cart,
+        createdAt: order.createdAt.toISOString(),
+        ...state,
+        compensated: [...state.compensated],
+        timeline: [...state.timeline],
+      };
+    },
+  );
+
+  app.get(
+    '/api/orders',
+    {
+      schema: {
+        tags: ['orders'],
+        summary: "A user's orders, newest first",
+        description: `When ${userIdHeader} is set (by the BFF), it must be the userId asked for.`,
+        headers: OptionalUserHeaders,
+        querystring: HistoryQuery,
+        response: { 200: OrderHistory, 400: ProblemDetailsSchema, 403: ProblemDetailsSchema },
+      },
+    },
+    async (request) => {
+      const { userId, limit } = request.query;
+      const viewer = request.headers[userIdHeader];
+      if (viewer !== undefined && viewer !== userId) {
+        throw httpProblem('CADS_FORBIDDEN', 'Only your own orders can be listed.');
+      }
+      const orders = await listOrdersOfUser(db, userId, limit ?? defaultHistoryLimit);
+      return {
+        userId,
+        orders: orders.map((order) => {
+          const status = knownStatus(order);
+          return {
+            orderId: order.orderId,
+            restaurantId: order.restaurantId,
+            status,
+            statusText: statusText[status],
+            priceCents: order.priceCents,
+            createdAt: order.createdAt.toISOString(),
+          };
+        }),
+      };
+    },
+  );
+}
