@@ -1,0 +1,194 @@
+import { randomUUID } from 'node:crypto';
+import { listDeadLetters } from '@cads/consumer';
+import { externalsService } from '@cads/externals';
+import { sleep, waitFor } from '@cads/messaging/testing';
+import {
+  createTestbed,
+  jsonClient,
+  type Recorder,
+  type RunningService,
+  type Testbed,
+} from '@cads/service/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readRestaurantStatus, restaurantService } from './index.ts';
+
+const adminToken = 'test-admin-token';
+const instant = { delay: 0, randomDelay: 0 };
+
+let testbed: Testbed;
+let restaurant: RunningService;
+let events: Recorder;
+let admin: ReturnType<typeof jsonClient>;
+
+beforeAll(async () => {
+  testbed = await createTestbed();
+  const externals = await testbed.start(externalsService({ adminToken }), { listen: true });
+  admin = jsonClient(externals.url, adminToken);
+  const configured = await admin('POST', '/api/config', {
+    restaurant: { post: instant, delete: instant },
+  });
+  expect(configured.status).toBe(202);
+  restaurant = await testbed.start(
+    restaurantService({ externalsUrl: externals.url, baseDelayMs: 5, retry: { baseDelayMs: 20 } }),
+  );
+  events = await testbed.record([
+    'restaurant_reserved',
+    'restaurant_cancelled',
+    'restaurant_compensated',
+  ]);
+});
+
+afterAll(async () => {
+  await testbed?.close();
+});
+
+/** A new order of its own user, so its externals config (scope `user:`) is its own. */
+const newOrder = () => ({
+  orderId: randomUUID(),
+  userId: `user-${randomUUID().slice(0, 8)}`,
+  restaurantId: '48hbfe4',
+  cart: [
+    { itemId: 'p01', amount: 3 },
+    { itemId: 'p02', amount: 2 },
+  ],
+  status: 0 as const,
+});
+type Order = ReturnType<typeof newOrder>;
+
+const configure = async (order: Order, config: unknown) => {
+  const answer = await admin('POST', `/api/config?scope=user:${order.userId}`, config);
+  expect(answer.status).toBe(202);
+};
+const reservationsOf = async (order: Order) =>
+  (await admin('GET', `/api/restaurant/reservations?orderId=${order.orderId}`)).body as Array<{
+    status: string;
+  }>;
+const publishOrder = (order: Order) => testbed.publish('order_created', order.orderId, order);
+const riderCancelled = (order: Order) =>
+  testbed.publish('rider_cancelled', order.orderId, {
+    orderId: order.orderId,
+    userId: order.userId,
+    riderCancellationReason: 'no rider available',
+    status: 4,
+  });
+const typesOf = (order: Order) => events.of(order.orderId).map((message) => message.type);
+
+describe('restaurant service', () => {
+  it('reserves an order and emits restaurant_reserved with the price, phone and address', async () => {
+    const order = newOrder();
+    await publishOrder(order);
+    const reserved = await events.next(order.orderId, 'restaurant_reserved');
+    expect(reserved.data).toEqual({
+      orderId: order.orderId,
+      userId: order.userId,
+      restaurantId: '48hbfe4',
+      cart: order.cart,
+      priceCents: 5230,
+      restaurantPhone: '+34 91 555 02 64',
+      restaurantAddress: 'Calle del Pez 7, Madrid',
+      status: 0,
+    });
+    expect(reserved.source).toBe('/cads/restaurant');
+    expect(reserved.correlationid).toBe(`testbed-${order.orderId}`);
+    expect(await readRestaurantStatus(restaurant.db, order.orderId)).toBe(0);
+    expect(await reservationsOf(order)).toMatchObject([{ status: 'active' }]);
+  });
+
+  it('turns a rejection into restaurant_cancelled with the system reason', async () => {
+    const order = newOrder();
+    await configure(order, { restaurant: { post: { response: 503 } } });
+    await publishOrder(order);
+    const cancelled = await events.next(order.orderId, 'restaurant_cancelled');
+    expect(cancelled.data).toEqual({
+      orderId: order.orderId,
+      userId: order.userId,
+      restaurantCancellationReason: 'restaurant busy',
+      status: 4,
+    });
+    expect(await readRestaurantStatus(restaurant.db, order.orderId)).toBe(4);
+    expect(await reservationsOf(order)).toEqual([]);
+  });
+
+  it('rides out transient failures and reserves once', async () => {
+    const order = newOrder();
+    await configure(order, { restaurant: { post: { failFirst: [503, 503] } } });
+    await publishOrder(order);
+    await events.next(order.orderId, 'restaurant_reserved');
+    expect(await reservationsOf(order)).toHaveLength(1);
+    expect(typesOf(order)).toEqual(['restaurant_reserved']);
+  });
+
+  it('releases the reservation on compensation, once', async () => {
+    const order = newOrder();
+    await publishOrder(order);
+    await events.next(order.orderId, 'restaurant_reserved');
+    await riderCancelled(order);
+    const compensated = await events.next(order.orderId, 'restaurant_compensated');
+    expect(compensated.data).toEqual({ orderId: order.orderId, userId: order.userId, status: 5 });
+    expect(await readRestaurantStatus(restaurant.db, order.orderId)).toBe(5);
+    expect(await reservationsOf(order)).toMatchObject([{ status: 'released' }]);
+
+    await testbed.handled(restaurant, await riderCancelled(order));
+    await testbed.handled(
+      restaurant,
+      await testbed.publish('payment_cancelled', order.orderId, {
+        orderId: order.orderId,
+        userId: order.userId,
+        paymentCancellationReason: 'insufficient funds',
+        status: 4,
+      }),
+    );
+    expect(typesOf(order)).toEqual(['restaurant_reserved', 'restaurant_compensated']);
+  });
+
+  it('leaves a tombstone when compensation comes first: the late order reserves nothing', async () => {
+    const order = newOrder();
+    await riderCancelled(order);
+    await events.next(order.orderId, 'restaurant_compensated');
+    expect(await readRestaurantStatus(restaurant.db, order.orderId)).toBe(5);
+
+    await testbed.handled(restaurant, await publishOrder(order));
+    expect(await reservationsOf(order)).toEqual([]);
+    expect(await readRestaurantStatus(restaurant.db, order.orderId)).toBe(5);
+    expect(typesOf(order)).toEqual(['restaurant_compensated']);
+  });
+
+  it('never marks compensated before the release succeeded', async () => {
+    const order = newOrder();
+    await configure(order, { restaurant: { delete: { response: 503 } } });
+    await publishOrder(order);
+    await events.next(order.orderId, 'restaurant_reserved');
+    await riderCancelled(order);
+    await sleep(300);
+    expect(await readRestaurantStatus(restaurant.db, order.orderId)).toBe(0);
+    expect(typesOf(order)).toEqual(['restaurant_reserved']);
+
+    await configure(order, { restaurant: { delete: { response: 204 } } });
+    await events.next(order.orderId, 'restaurant_compensated');
+    expect(await reservationsOf(order)).toMatchObject([{ status: 'released' }]);
+  });
+
+  it('ignores the same order_created delivered again under a new message id', async () => {
+    const order = newOrder();
+    await publishOrder(order);
+    await events.next(order.orderId, 'restaurant_reserved');
+    await testbed.handled(restaurant, await publishOrder(order));
+    expect(await reservationsOf(order)).toHaveLength(1);
+    expect(typesOf(order)).toEqual(['restaurant_reserved']);
+  });
+
+  it('dead-letters an invalid order_created while valid orders go on', async () => {
+    const broken = { orderId: randomUUID(), userId: 'user-x', cart: [], status: 0 };
+    const poison = await testbed.publish('order_created', broken.orderId, broken);
+    const order = newOrder();
+    await publishOrder(order);
+    await events.next(order.orderId, 'restaurant_reserved');
+    const letter = await waitFor('the dead letter', async () =>
+      (await listDeadLetters(restaurant.db, { consumer: 'restaurant' })).find(
+        (candidate) => candidate.messageId === poison.id,
+      ),
+    );
+    expect(letter.reason).toBe('invalid_payload');
+    expect(await readRestaurantStatus(restaurant.db, broken.orderId)).toBe(-1);
+  });
+});

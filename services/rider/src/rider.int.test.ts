@@ -1,0 +1,163 @@
+import { randomUUID } from 'node:crypto';
+import { listDeadLetters } from '@cads/consumer';
+import { externalsService } from '@cads/externals';
+import { waitFor } from '@cads/messaging/testing';
+import {
+  createTestbed,
+  jsonClient,
+  type Recorder,
+  type RunningService,
+  type Testbed,
+} from '@cads/service/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readRiderStatus, riderService } from './index.ts';
+
+const adminToken = 'test-admin-token';
+const instant = { delay: 0, randomDelay: 0 };
+
+let testbed: Testbed;
+let rider: RunningService;
+let events: Recorder;
+let admin: ReturnType<typeof jsonClient>;
+
+beforeAll(async () => {
+  testbed = await createTestbed();
+  const externals = await testbed.start(externalsService({ adminToken }), { listen: true });
+  admin = jsonClient(externals.url, adminToken);
+  const configured = await admin('POST', '/api/config', {
+    rider: { post: instant, delete: instant },
+  });
+  expect(configured.status).toBe(202);
+  rider = await testbed.start(
+    riderService({ externalsUrl: externals.url, baseDelayMs: 5, retry: { baseDelayMs: 20 } }),
+  );
+  events = await testbed.record(['rider_assigned', 'rider_cancelled', 'rider_compensated']);
+});
+
+afterAll(async () => {
+  await testbed?.close();
+});
+
+/** `restaurant_reserved` of a new order of its own user (its own externals config scope). */
+const newReserved = () => ({
+  orderId: randomUUID(),
+  userId: `user-${randomUUID().slice(0, 8)}`,
+  restaurantId: '48hbfe4',
+  cart: [{ itemId: 'p01', amount: 3 }],
+  priceCents: 2850,
+  restaurantPhone: '+34 91 555 02 64',
+  restaurantAddress: 'Calle del Pez 7, Madrid',
+  status: 0 as const,
+});
+type Reserved = ReturnType<typeof newReserved>;
+
+const configure = async (order: Reserved, config: unknown) => {
+  const answer = await admin('POST', `/api/config?scope=user:${order.userId}`, config);
+  expect(answer.status).toBe(202);
+};
+const assignmentsOf = async (order: Reserved) =>
+  (await admin('GET', `/api/rider/assignments?orderId=${order.orderId}`)).body as Array<{
+    status: string;
+  }>;
+const publishReserved = (order: Reserved) =>
+  testbed.publish('restaurant_reserved', order.orderId, order);
+const paymentCancelled = (order: Reserved) =>
+  testbed.publish('payment_cancelled', order.orderId, {
+    orderId: order.orderId,
+    userId: order.userId,
+    paymentCancellationReason: 'insufficient funds',
+    status: 4,
+  });
+const typesOf = (order: Reserved) => events.of(order.orderId).map((message) => message.type);
+
+describe('rider service', () => {
+  it('assigns a rider and carries the restaurant price on', async () => {
+    const order = newReserved();
+    await publishReserved(order);
+    const assigned = await events.next(order.orderId, 'rider_assigned');
+    expect(assigned.data).toMatchObject({
+      orderId: order.orderId,
+      userId: order.userId,
+      priceCents: 2850,
+      status: 0,
+    });
+    expect(assigned.data).toEqual(
+      expect.objectContaining({
+        riderId: expect.any(String) as unknown,
+        riderName: expect.any(String) as unknown,
+        riderPhone: expect.any(String) as unknown,
+      }),
+    );
+    expect(await readRiderStatus(rider.db, order.orderId)).toBe(0);
+    expect(await assignmentsOf(order)).toMatchObject([{ status: 'active' }]);
+  });
+
+  it('turns a 404 into rider_cancelled with the system reason', async () => {
+    const order = newReserved();
+    await configure(order, { rider: { post: { response: 404 } } });
+    await publishReserved(order);
+    const cancelled = await events.next(order.orderId, 'rider_cancelled');
+    expect(cancelled.data).toEqual({
+      orderId: order.orderId,
+      userId: order.userId,
+      riderCancellationReason: 'no rider available',
+      status: 4,
+    });
+    expect(await readRiderStatus(rider.db, order.orderId)).toBe(4);
+  });
+
+  it('rides out transient failures and assigns once', async () => {
+    const order = newReserved();
+    await configure(order, { rider: { post: { failFirst: [503, 503] } } });
+    await publishReserved(order);
+    await events.next(order.orderId, 'rider_assigned');
+    expect(await assignmentsOf(order)).toHaveLength(1);
+  });
+
+  it('releases the rider when payment fails', async () => {
+    const order = newReserved();
+    await publishReserved(order);
+    await events.next(order.orderId, 'rider_assigned');
+    await paymentCancelled(order);
+    const compensated = await events.next(order.orderId, 'rider_compensated');
+    expect(compensated.data).toEqual({ orderId: order.orderId, userId: order.userId, status: 5 });
+    expect(await readRiderStatus(rider.db, order.orderId)).toBe(5);
+    expect(await assignmentsOf(order)).toMatchObject([{ status: 'released' }]);
+    await testbed.handled(rider, await paymentCancelled(order));
+    expect(typesOf(order)).toEqual(['rider_assigned', 'rider_compensated']);
+  });
+
+  it('leaves a tombstone when compensation comes first: the late event assigns nothing', async () => {
+    const order = newReserved();
+    await paymentCancelled(order);
+    await events.next(order.orderId, 'rider_compensated');
+    await testbed.handled(rider, await publishReserved(order));
+    expect(await assignmentsOf(order)).toEqual([]);
+    expect(await readRiderStatus(rider.db, order.orderId)).toBe(5);
+    expect(typesOf(order)).toEqual(['rider_compensated']);
+  });
+
+  it('ignores the same restaurant_reserved delivered again under a new message id', async () => {
+    const order = newReserved();
+    await publishReserved(order);
+    await events.next(order.orderId, 'rider_assigned');
+    await testbed.handled(rider, await publishReserved(order));
+    expect(await assignmentsOf(order)).toHaveLength(1);
+    expect(typesOf(order)).toEqual(['rider_assigned']);
+  });
+
+  it('dead-letters an invalid restaurant_reserved while valid orders go on', async () => {
+    const broken = { ...newReserved(), priceCents: -1 };
+    const poison = await publishReserved(broken);
+    const order = newReserved();
+    await publishReserved(order);
+    await events.next(order.orderId, 'rider_assigned');
+    const letter = await waitFor('the dead letter', async () =>
+      (await listDeadLetters(rider.db, { consumer: 'rider' })).find(
+        (candidate) => candidate.messageId === poison.id,
+      ),
+    );
+    expect(letter.reason).toBe('invalid_payload');
+    expect(await readRiderStatus(rider.db, broken.orderId)).toBe(-1);
+  });
+});
