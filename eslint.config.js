@@ -30,6 +30,24 @@ export default tseslint.config(
     },
   },
   {
+    // Services talk through events: another service's code is off limits, its contracts are not.
+    files: ['services/*/src/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: ['order', 'restaurant', 'rider', 'payment', 'externals', 'notifications'].map(
+            (service) => ({
+              name: `@cads/${service}`,
+              message: `import @cads/${service}/contracts only`,
+            }),
+          ),
+        },
+      ],
+    },
+  },
+  {
     // A service's decisions are pure: no I/O, no framework, no Node built-ins.
     files: ['services/*/src/domain/**/*.ts'],
     rules: {

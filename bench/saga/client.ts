@@ -1,0 +1,108 @@
+import { Agent, request } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** The seed's e2e order: Pizzeria, 3 × p01 + 2 × p02 = 52.30 EUR. */
+export const seedOrder = {
+  restaurantId: '48hbfe4',
+  cart: [
+    { itemId: 'p01', amount: 3 },
+    { itemId: 'p02', amount: 2 },
+  ],
+};
+const seedOrderBody = JSON.stringify(seedOrder);
+
+/** Externals without delays: every call answers at once, with the default (accepting) outcome. */
+export const noDelays = Object.fromEntries(
+  ['restaurant', 'rider', 'payment'].map((system) => [
+    system,
+    { post: { delay: 0, randomDelay: 0 }, delete: { delay: 0, randomDelay: 0 } },
+  ]),
+);
+
+/**
+ * Keep-alive connections, cheaper per request than `fetch`: in embedded mode the load generator
+ * shares the process (and its CPU) with the system under test.
+ */
+const agent = new Agent({ keepAlive: true, maxSockets: 512 });
+
+interface Answer {
+  readonly status: number;
+  readonly body: string;
+}
+
+function send(
+  url: string,
+  method: string,
+  headers: Record<string, string>,
+  body?: string,
+): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, agent, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+      );
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** `POST /api/orders` as the BFF does; resolves to the order's id, or throws with the answer. */
+export async function placeOrder(orderUrl: string, userId: string): Promise<string> {
+  const answer = await send(
+    `${orderUrl}/api/orders`,
+    'POST',
+    { 'content-type': 'application/json', 'x-user-id': userId },
+    seedOrderBody,
+  );
+  if (answer.status !== 202)
+    throw new Error(`POST /api/orders: ${answer.status} ${answer.body.slice(0, 200)}`);
+  return (JSON.parse(answer.body) as { orderId: string }).orderId;
+}
+
+/** Deep-merges `config` into the externals' global configuration (admin). */
+export async function configureExternals(
+  externalsUrl: string,
+  adminToken: string,
+  config: unknown,
+): Promise<void> {
+  const answer = await send(
+    `${externalsUrl}/api/config`,
+    'POST',
+    { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+    JSON.stringify(config),
+  );
+  if (answer.status !== 202)
+    throw new Error(`POST /api/config: ${answer.status} ${answer.body.slice(0, 200)}`);
+}
+
+/** Waits until `GET <url>/ready` answers 200 for every url. */
+export async function waitReady(urls: readonly string[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (const url of urls) {
+    for (;;) {
+      const status = await send(`${url}/ready`, 'GET', {}).then(
+        (answer) => answer.status,
+        () => 0,
+      );
+      if (status === 200) break;
+      if (Date.now() > deadline)
+        throw new Error(`${url} not ready after ${timeoutMs} ms (last status ${status})`);
+      await sleep(250);
+    }
+  }
+}
+
+/** GET a text resource (metrics). */
+export async function getText(url: string): Promise<string> {
+  const answer = await send(url, 'GET', {});
+  if (answer.status !== 200) throw new Error(`GET ${url}: ${answer.status}`);
+  return answer.body;
+}
+
+export function closeConnections(): void {
+  agent.destroy();
+}

@@ -1,0 +1,169 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Broker } from '@cads/messaging';
+import { createNatsBroker } from '@cads/messaging-nats';
+import { natsUrl, postgresUrl } from '@cads/testing';
+import pg from 'pg';
+import pino from 'pino';
+import { startCluster } from '../../apps/cli/src/cluster.ts';
+import { startEmbedded } from '../../apps/cli/src/embedded.ts';
+import { type ServiceName, serviceNames } from '../../apps/cli/src/system.ts';
+import { waitReady } from './client.ts';
+
+/** A running system to load, and how to take it down without leaving anything behind. */
+export interface BenchSystem {
+  readonly mode: 'embedded' | 'cluster';
+  readonly description: string;
+  readonly urls: Readonly<Record<ServiceName, string>>;
+  /** A broker on the system's event log, for the broadcast subscription that sees finals. */
+  readonly broker: Broker;
+  readonly adminToken: string;
+  /** Anything worth telling after the run (restarts of cluster processes). */
+  readonly notes: () => string[];
+  dispose(): Promise<void>;
+}
+
+/** Services log warnings only: request logs would cost more than some handlers. */
+const logLevel = process.env.CADS_LOG_LEVEL ?? 'warn';
+const logger = pino({ level: logLevel });
+
+/** Embedded mode in this process: PGlite on a temporary data directory, deleted afterwards. */
+export async function startEmbeddedBench(): Promise<BenchSystem> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'cads-bench-saga-'));
+  const adminToken = randomBytes(16).toString('hex');
+  let system;
+  try {
+    system = await startEmbedded({ dataDir, logger, adminToken, host: '127.0.0.1', basePort: 0 });
+  } catch (error) {
+    await rm(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+  const running = system;
+  return {
+    mode: 'embedded',
+    description:
+      'PGlite on disk + Postgres event log, every service in one process (with the load generator)',
+    urls: running.urls,
+    broker: running.broker,
+    adminToken,
+    notes: () => [],
+    async dispose() {
+      try {
+        await running.stop();
+      } finally {
+        await rm(dataDir, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+async function portFree(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen({ host, port }, () => server.close(() => resolve(true)));
+  });
+}
+
+/** The first `basePort + 10k` whose `count` ports are all free. */
+async function freePortRange(host: string, basePort: number, count: number): Promise<number> {
+  for (let base = basePort; base < basePort + 1_000; base += 10) {
+    const free = await Promise.all(
+      Array.from({ length: count }, (_, i) => portFree(host, base + i)),
+    );
+    if (free.every(Boolean)) return base;
+  }
+  throw new Error(`no ${count} free ports from ${basePort}`);
+}
+
+async function dropDatabases(adminUrl: string, names: readonly string[]): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    for (const name of names) await client.query(`drop database if exists "${name}" with (force)`);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Cluster mode: `startCluster` (a `cads run <service>` process per service) on databases and a
+ * JetStream stream of this run only (`cads_bench_<tag>_<service>`, stream `CADS_BENCH_<tag>` on
+ * subjects `cadsbench<tag>.*`), so a real `cads_*` deployment on the same servers is never
+ * touched. Everything created is deleted by `dispose`.
+ */
+export async function startClusterBench(preferredPort: number): Promise<BenchSystem> {
+  const adminUrl = process.env.CADS_POSTGRES_URL ?? postgresUrl;
+  const servers = process.env.CADS_NATS_URL ?? natsUrl;
+  const tag = randomUUID().replaceAll('-', '').slice(0, 8);
+  const databasePrefix = `cads_bench_${tag}`;
+  const natsStream = `CADS_BENCH_${tag}`;
+  const natsSubjectPrefix = `cadsbench${tag}`;
+  const adminToken = randomBytes(16).toString('hex');
+  const host = '127.0.0.1';
+  const basePort = await freePortRange(host, preferredPort, serviceNames.length);
+  // The children inherit this process's environment.
+  process.env.CADS_LOG_LEVEL = logLevel;
+
+  const broker = await createNatsBroker({
+    servers,
+    stream: natsStream,
+    subjectPrefix: natsSubjectPrefix,
+  });
+  const cleanUp = async () => {
+    await broker
+      .deleteStream()
+      .catch((error: unknown) => console.error('could not delete the stream', error));
+    await broker.close();
+    await dropDatabases(
+      adminUrl,
+      serviceNames.map((service) => `${databasePrefix}_${service}`),
+    );
+  };
+  let cluster;
+  try {
+    cluster = await startCluster({
+      postgresUrl: adminUrl,
+      natsUrl: servers,
+      adminToken,
+      host,
+      basePort,
+      logger,
+      databasePrefix,
+      natsStream,
+      natsSubjectPrefix,
+    });
+  } catch (error) {
+    await cleanUp();
+    throw error;
+  }
+  const running = cluster;
+  try {
+    await waitReady(Object.values(running.urls), 180_000);
+  } catch (error) {
+    await running.stop();
+    await cleanUp();
+    throw error;
+  }
+  return {
+    mode: 'cluster',
+    description: `a process per service on PostgreSQL (a database each) + NATS JetStream, ports ${basePort}–${basePort + serviceNames.length - 1}`,
+    urls: running.urls,
+    broker,
+    adminToken,
+    notes: () =>
+      serviceNames
+        .filter((service) => running.restarts[service] > 0)
+        .map((service) => `${service} restarted ${running.restarts[service]} time(s)`),
+    async dispose() {
+      try {
+        await running.stop();
+      } finally {
+        await cleanUp();
+      }
+    },
+  };
+}

@@ -1,0 +1,106 @@
+import { waitFor } from '@cads/messaging/testing';
+import { readPaymentStatus } from '@cads/payment';
+import { readRestaurantStatus } from '@cads/restaurant';
+import { readRiderStatus } from '@cads/rider';
+import { readOrderStatus } from '@cads/order';
+import type { RunningSystem } from '@cads/cli/system';
+import { adminToken } from './system-harness.ts';
+
+/** Talks to a running system over HTTP, as a client and an operator would. */
+export function sagaClient(system: RunningSystem) {
+  const admin = { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' };
+  const json = async <T>(response: Response): Promise<T> => {
+    const text = await response.text();
+    if (!response.ok) throw new Error(`${response.status} ${response.url}: ${text}`);
+    return (text ? JSON.parse(text) : undefined) as T;
+  };
+  return {
+    async configure(config: unknown, scope?: string) {
+      const query = scope ? `?scope=${encodeURIComponent(scope)}` : '';
+      return json(
+        await fetch(`${system.urls.externals}/api/config${query}`, {
+          method: 'POST',
+          headers: admin,
+          body: JSON.stringify(config),
+        }),
+      );
+    },
+    async placeOrder(userId: string, body: unknown = seedOrder) {
+      return fetch(`${system.urls.order}/api/orders`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-user-id': userId },
+        body: JSON.stringify(body),
+      });
+    },
+    async order(orderId: string) {
+      return json<{ status: number; timeline: Array<{ type: string }>; [key: string]: unknown }>(
+        await fetch(`${system.urls.order}/api/orders/${orderId}`),
+      );
+    },
+    async ledger(orderId: string) {
+      return json<Array<{ kind: string; amountCents: number }>>(
+        await fetch(`${system.urls.externals}/api/payment/ledger?orderId=${orderId}`, {
+          headers: admin,
+        }),
+      );
+    },
+    async reservations(orderId: string) {
+      return json<Array<{ status: string }>>(
+        await fetch(`${system.urls.externals}/api/restaurant/reservations?orderId=${orderId}`, {
+          headers: admin,
+        }),
+      );
+    },
+    async assignments(orderId: string) {
+      return json<Array<{ status: string }>>(
+        await fetch(`${system.urls.externals}/api/rider/assignments?orderId=${orderId}`, {
+          headers: admin,
+        }),
+      );
+    },
+    /** restaurant / rider / payment / order status in each service's own database (-1: no record). */
+    async states(orderId: string): Promise<[number, number, number, number]> {
+      return Promise.all([
+        readRestaurantStatus(system.databases.restaurant, orderId),
+        readRiderStatus(system.databases.rider, orderId),
+        readPaymentStatus(system.databases.payment, orderId),
+        readOrderStatus(system.databases.order, orderId),
+      ]);
+    },
+    /** Waits until the four states equal `expected`. */
+    async settles(orderId: string, expected: readonly number[], timeoutMs = 30_000) {
+      let last: number[] = [];
+      await waitFor(
+        `order ${orderId} to reach ${expected.join('/')} (last seen ${last.join('/')})`,
+        async () => {
+          last = await this.states(orderId);
+          return last.every((state, i) => state === expected[i]);
+        },
+        { timeoutMs, intervalMs: 50 },
+      ).catch((error: unknown) => {
+        throw new Error(
+          `order ${orderId}: expected ${expected.join('/')}, last seen ${last.join('/')}`,
+          { cause: error },
+        );
+      });
+    },
+  };
+}
+
+/** The seed's e2e order: Pizzeria, 3 × p01 + 2 × p02 = 52.30 EUR. */
+export const seedOrder = {
+  restaurantId: '48hbfe4',
+  cart: [
+    { itemId: 'p01', amount: 3 },
+    { itemId: 'p02', amount: 2 },
+  ],
+};
+export const seedOrderCents = 5_230;
+
+/** Externals without delays, so sagas finish in milliseconds. */
+export const noDelays = Object.fromEntries(
+  ['restaurant', 'rider', 'payment'].map((system) => [
+    system,
+    { post: { delay: 0, randomDelay: 0 }, delete: { delay: 0, randomDelay: 0 } },
+  ]),
+);
