@@ -7,7 +7,7 @@ import type { RunningSystem } from '@cads/cli/system';
 import { adminToken } from './system-harness.ts';
 
 /** Talks to a running system over HTTP, as a client and an operator would. */
-export function sagaClient(system: RunningSystem) {
+export function sagaClient(system: Pick<RunningSystem, 'urls' | 'databases'>) {
   const admin = { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' };
   const json = async <T>(response: Response): Promise<T> => {
     const text = await response.text();
