@@ -1,0 +1,63 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { waitFor } from '@cads/messaging/testing';
+import pino from 'pino';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startEmbedded } from './embedded.ts';
+
+describe('the embedded mode', () => {
+  const dirs: string[] = [];
+  afterAll(async () => {
+    for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+  });
+
+  it(
+    'keeps orders across a restart and finishes sagas left in flight',
+    { timeout: 120_000 },
+    async () => {
+      const dataDir = await mkdtemp(join(tmpdir(), 'cads-embedded-'));
+      dirs.push(dataDir);
+      const options = {
+        dataDir,
+        logger: pino({ level: 'silent' }),
+        adminToken: 'embedded-test',
+        host: '127.0.0.1',
+        basePort: 0,
+      };
+      const first = await startEmbedded(options);
+      const admin = { authorization: 'Bearer embedded-test', 'content-type': 'application/json' };
+      // Slow externals, so the saga is still running when the process stops.
+      const slow = { post: { delay: 1_500, randomDelay: 0 } };
+      await fetch(`${first.urls.externals}/api/config`, {
+        method: 'POST',
+        headers: admin,
+        body: JSON.stringify({ restaurant: slow, rider: slow, payment: slow }),
+      });
+      const placed = await fetch(`${first.urls.order}/api/orders`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-user-id': 'restart' },
+        body: JSON.stringify({ restaurantId: 'kf894jd', cart: [{ itemId: 'b01', amount: 2 }] }),
+      });
+      expect(placed.status).toBe(202);
+      const { orderId } = (await placed.json()) as { orderId: string };
+      await first.stop();
+
+      const second = await startEmbedded(options);
+      try {
+        const order = await waitFor(
+          'the order to complete after the restart',
+          async () => {
+            const response = await fetch(`${second.urls.order}/api/orders/${orderId}`);
+            const body = (await response.json()) as { status: number; priceCents: number };
+            return body.status === 2 && body;
+          },
+          { timeoutMs: 60_000, intervalMs: 200 },
+        );
+        expect(order.priceCents).toBe(1_380);
+      } finally {
+        await second.stop();
+      }
+    },
+  );
+});
