@@ -4,22 +4,36 @@ import { performance } from 'node:perf_hooks';
 /** Clock ticks per second of `/proc` times (USER_HZ, 100 on Linux). */
 const TICKS = 100;
 
-/** Cumulative CPU seconds at one moment, by who spent them. Linux only (`/proc`); zero elsewhere. */
+type Group = 'children' | 'postgres' | 'nats';
+
+interface ProcTime {
+  readonly group: Group;
+  /** e.g. `order` for a `cads run order` process. */
+  readonly label: string;
+  readonly seconds: number;
+}
+
+/** Cumulative CPU seconds at one moment, per process of interest. Linux only (`/proc`). */
 export interface CpuSample {
   readonly at: number;
-  /** This process (the load generator, plus the whole system in embedded mode). */
   readonly self: number;
-  /** Processes started by this one (the services in cluster mode). */
-  readonly children: number;
-  /** The PostgreSQL server's processes (shared with anything else using that server). */
-  readonly postgres: number;
-  readonly nats: number;
-  /** Every CPU of the machine, busy time. */
+  readonly processes: ReadonlyMap<number, ProcTime>;
   readonly machine: number;
 }
 
 /** CPU used between two samples, in cores (CPU seconds per wall second). */
-export type CpuUse = Omit<CpuSample, 'at'>;
+export interface CpuUse {
+  /** This process (the load generator, plus the whole system in embedded mode). */
+  readonly self: number;
+  /** Processes started by this one (the services in cluster mode), in total and by label. */
+  readonly children: number;
+  readonly byChild: Readonly<Record<string, number>>;
+  /** The PostgreSQL server's processes (shared with anything else using that server). */
+  readonly postgres: number;
+  readonly nats: number;
+  /** Every CPU of the machine, busy time (other workloads included). */
+  readonly machine: number;
+}
 
 interface ProcStat {
   readonly pid: number;
@@ -61,37 +75,65 @@ async function machineBusySeconds(): Promise<number> {
   return (total - idle) / TICKS;
 }
 
+/** `order` for `… main.ts run order`, else the command name. */
+async function labelOf(stat: ProcStat): Promise<string> {
+  const cmdline = await readFile(`/proc/${stat.pid}/cmdline`, 'utf8').catch(() => '');
+  const args = cmdline.split('\0');
+  const run = args.indexOf('run');
+  return run >= 0 && args[run + 1] ? args[run + 1]! : stat.comm;
+}
+
+const labels = new Map<number, Promise<string>>();
+
 export async function sampleCpu(): Promise<CpuSample> {
   const [all, machine] = await Promise.all([processes(), machineBusySeconds()]);
   const byParent = new Map<number, ProcStat[]>();
   for (const stat of all) byParent.set(stat.ppid, [...(byParent.get(stat.ppid) ?? []), stat]);
-  let children = 0;
+  const times = new Map<number, ProcTime>();
   const queue = [...(byParent.get(process.pid) ?? [])];
   for (let next = queue.pop(); next; next = queue.pop()) {
-    children += next.seconds;
-    queue.push(...(byParent.get(next.pid) ?? []));
+    const stat = next;
+    if (!labels.has(stat.pid)) labels.set(stat.pid, labelOf(stat));
+    times.set(stat.pid, {
+      group: 'children',
+      label: await labels.get(stat.pid)!,
+      seconds: stat.seconds,
+    });
+    queue.push(...(byParent.get(stat.pid) ?? []));
   }
-  const sum = (comm: string) =>
-    all.filter((stat) => stat.comm === comm).reduce((total, stat) => total + stat.seconds, 0);
+  for (const stat of all) {
+    if (stat.comm === 'postgres')
+      times.set(stat.pid, { group: 'postgres', label: 'postgres', seconds: stat.seconds });
+    if (stat.comm === 'nats-server')
+      times.set(stat.pid, { group: 'nats', label: 'nats', seconds: stat.seconds });
+  }
   const usage = process.cpuUsage();
   return {
     at: performance.now(),
     self: (usage.user + usage.system) / 1e6,
-    children,
-    postgres: sum('postgres'),
-    nats: sum('nats-server'),
+    processes: times,
     machine,
   };
 }
 
+/**
+ * Per process: its time at `end` minus its time at `start` (all of it if it started in
+ * between). A process that ended in between is not counted (short-lived PostgreSQL backends
+ * lose a little).
+ */
 export function cpuBetween(start: CpuSample, end: CpuSample): CpuUse {
   const wall = (end.at - start.at) / 1_000;
-  const cores = (key: keyof CpuUse) => Math.max(0, end[key] - start[key]) / wall;
+  const groups: Record<Group, number> = { children: 0, postgres: 0, nats: 0 };
+  const byChild: Record<string, number> = {};
+  for (const [pid, time] of end.processes) {
+    const spent = Math.max(0, time.seconds - (start.processes.get(pid)?.seconds ?? 0)) / wall;
+    groups[time.group] += spent;
+    if (time.group === 'children') byChild[time.label] = (byChild[time.label] ?? 0) + spent;
+  }
   return {
-    self: cores('self'),
-    children: cores('children'),
-    postgres: cores('postgres'),
-    nats: cores('nats'),
-    machine: cores('machine'),
+    self: (end.self - start.self) / wall,
+    ...groups,
+    byChild,
+    machine: (end.machine - start.machine) / wall,
   };
 }

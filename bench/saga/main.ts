@@ -12,6 +12,7 @@ import { closeConnections, configureExternals, noDelays, placeOrder } from './cl
 import { closedLoop, type LoadTarget, openLoop, type PhaseResult } from './load.ts';
 import { describeMetrics, scrapeMetrics } from './metrics.ts';
 import {
+  calibrate,
   describePhase,
   type Mode,
   type ModeReport,
@@ -99,6 +100,12 @@ async function phase(
   const result = await run();
   console.log(describePhase(system.mode, result));
   if (before) {
+    const byChild = Object.entries(result.cpu.byChild).sort(([, a], [, b]) => b - a);
+    if (byChild.length > 0) {
+      console.log(
+        `    CPU cores by process: ${byChild.map(([name, cores]) => `${name} ${cores.toFixed(2)}`).join(', ')}`,
+      );
+    }
     for (const line of describeMetrics(before, await scrapeMetrics(system.urls), seconds))
       console.log(`    ${line}`);
   }
@@ -106,6 +113,10 @@ async function phase(
 }
 
 async function benchmark(system: BenchSystem): Promise<ModeReport> {
+  const calibrationMs = calibrate();
+  console.log(
+    `[${system.mode}] calibration: SHA-256 of 256 MiB on one thread in ${Math.round(calibrationMs)} ms`,
+  );
   const tracker = new FinalTracker();
   await tracker.start(system.broker);
   try {
@@ -170,6 +181,7 @@ async function benchmark(system: BenchSystem): Promise<ModeReport> {
       curve,
       sustained,
       verdicts: verdicts(system.mode, max, curve, sustained),
+      calibrationMs,
     };
   } finally {
     await tracker.stop();

@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { cpus, totalmem } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import type { CpuUse } from './cpu.ts';
 import type { PhaseResult } from './load.ts';
 
@@ -12,6 +14,8 @@ export interface ModeReport {
   /** Cluster only: the long run at a fixed rate. */
   readonly sustained: PhaseResult | undefined;
   readonly verdicts: readonly string[];
+  /** `calibrate()` just before the run. */
+  readonly calibrationMs: number;
 }
 
 /** The seed's requirement: 1,000 orders per minute. */
@@ -29,7 +33,7 @@ const ms = (value: number) => (Number.isFinite(value) ? value.toFixed(value < 10
 export function describeCpu(mode: Mode, cpu: CpuUse): string {
   return mode === 'embedded'
     ? `${cpu.self.toFixed(2)} (machine ${cpu.machine.toFixed(2)})`
-    : `${cpu.children.toFixed(2)} + pg ${cpu.postgres.toFixed(2)} + nats ${cpu.nats.toFixed(2)} (machine ${cpu.machine.toFixed(2)})`;
+    : `services ${cpu.children.toFixed(2)} + pg ${cpu.postgres.toFixed(2)} + nats ${cpu.nats.toFixed(2)} + bench ${cpu.self.toFixed(2)} (machine ${cpu.machine.toFixed(2)})`;
 }
 
 export function describePhase(mode: Mode, result: PhaseResult): string {
@@ -52,6 +56,20 @@ export function describePhase(mode: Mode, result: PhaseResult): string {
   );
 }
 
+/**
+ * Milliseconds to hash 256 MiB (SHA-256) on one thread: the same machine type can be much slower
+ * when its host is busy (a VM's neighbours are invisible from inside), so runs compare only
+ * together with this figure.
+ */
+export function calibrate(): number {
+  const block = Buffer.alloc(1 << 20, 7);
+  const start = performance.now();
+  const hash = createHash('sha256');
+  for (let i = 0; i < 256; i++) hash.update(block);
+  hash.digest();
+  return performance.now() - start;
+}
+
 export function machine(): string {
   return `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
 }
@@ -68,10 +86,10 @@ export function modeBlock(report: ModeReport): string {
   const cpuNote =
     report.mode === 'embedded'
       ? 'CPU: cores used by the one process (system and load generator), and by the whole machine.'
-      : 'CPU: cores used by the service processes, the PostgreSQL and NATS servers, and the whole machine.';
+      : 'CPU: cores used by the service processes, the PostgreSQL and NATS servers, the benchmark process (load generator and final-event subscriber), and the whole machine.';
   return `<!-- saga-${report.mode}:begin -->
 
-**${title}** — ${report.description}. Measured ${new Date().toISOString().slice(0, 10)} on ${machine()}. ${cpuNote}
+**${title}** — ${report.description}. Measured ${new Date().toISOString().slice(0, 10)} on ${machine()} (calibration: SHA-256 of 256 MiB on one thread in ${Math.round(report.calibrationMs)} ms). ${cpuNote}
 
 | run | offered/s | sagas/s | p50 | p99 | 202 p50 | CPU (cores) | errors/timeouts/cancelled |
 |---|---|---|---|---|---|---|---|
