@@ -58,6 +58,7 @@ describe.skipIf(skip !== undefined)(
         host: '127.0.0.1',
         basePort: await freePortRange(serviceNames.length),
         logger: pino({ level: 'silent' }),
+        logLevel: process.env.CADS_TEST_LOG_LEVEL ?? 'fatal',
         databasePrefix: tag,
         natsStream: tag.toUpperCase(),
         natsSubjectPrefix: tag,

@@ -12,6 +12,8 @@ export interface ClusterOptions {
   readonly host: string;
   readonly basePort: number;
   readonly logger: Logger;
+  /** Log level of the service processes (`CADS_LOG_LEVEL`). Default: this process's setting. */
+  readonly logLevel?: string;
   /** Databases are named `<databasePrefix>_<service>`. Default `cads`. */
   readonly databasePrefix?: string;
   /** The services' JetStream stream (`CADS_NATS_STREAM` of each process). Default `CADS`. */
@@ -100,6 +102,7 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
       CADS_ADMIN_TOKEN: options.adminToken,
       CADS_HOST: options.host,
       CADS_PORT: String(port),
+      ...(options.logLevel ? { CADS_LOG_LEVEL: options.logLevel } : {}),
       ...(options.natsStream ? { CADS_NATS_STREAM: options.natsStream } : {}),
       ...(options.natsSubjectPrefix ? { CADS_NATS_SUBJECT_PREFIX: options.natsSubjectPrefix } : {}),
     });
