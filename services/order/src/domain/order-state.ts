@@ -80,6 +80,7 @@ export interface OrderFacts {
 }
 
 export interface TimelineEntry {
+  readonly id: string;
   readonly type: string;
   readonly time: string;
   readonly data: Readonly<Record<string, unknown>>;
@@ -193,6 +194,6 @@ export function foldOrder(facts: OrderFacts, events: readonly RecordedEvent[]): 
     compensated: (['restaurant', 'rider'] as const).filter((step) =>
       byType.has(`${step}_compensated`),
     ),
-    timeline: timeline.map(({ type, time, data }) => ({ type, time, data })),
+    timeline: timeline.map(({ id, type, time, data }) => ({ id, type, time, data })),
   };
 }

@@ -1,7 +1,7 @@
 import { Compile } from 'typebox/compile';
 import { describe, expect, it } from 'vitest';
 import { checkCart, describeCartErrors } from './check-cart.ts';
-import { PlaceOrderBody, UserHeaders } from './schemas.ts';
+import { PlaceOrderBody, UserHeaders } from '../contracts/api.ts';
 
 const pizzeria = '48hbfe4';
 

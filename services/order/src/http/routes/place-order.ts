@@ -6,7 +6,7 @@ import { recordOrderEvent } from '../../store/order-events.ts';
 import { insertOrder } from '../../store/orders.ts';
 import { checkCart, describeCartErrors } from '../check-cart.ts';
 import { orderCreatedMessage, sagaTraceparent } from '../order-created.ts';
-import { OrderAccepted, PlaceOrderBody, UserHeaders, userIdHeader } from '../schemas.ts';
+import { OrderAccepted, PlaceOrderBody, UserHeaders, userIdHeader } from '../../contracts/api.ts';
 
 export interface PlaceOrderOptions {
   readonly now: () => Date;

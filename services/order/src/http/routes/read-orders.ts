@@ -10,7 +10,7 @@ import {
   OrderParams,
   OrderView,
   userIdHeader,
-} from '../schemas.ts';
+} from '../../contracts/api.ts';
 
 const defaultHistoryLimit = 50;
 

@@ -1,5 +1,10 @@
-import { Cart, Id } from '@cads/order/contracts';
-import Type from 'typebox';
+import Type, { type Static } from 'typebox';
+import { Cart, Id } from './events.ts';
+
+/**
+ * HTTP contract of the order service, for the BFF (its only public client) and operators.
+ * Responses are JSON; errors are `application/problem+json`.
+ */
 
 /**
  * The authenticated user, set by the BFF from its session. The order service is never exposed
@@ -49,6 +54,7 @@ const Step = Type.Union([
 ]);
 
 export const TimelineEntry = Type.Object({
+  id: Type.String({ description: 'The event’s envelope id (unique; the live stream’s event id).' }),
   type: Type.String(),
   time: Type.String({ format: 'date-time' }),
   data: Type.Object({}, { additionalProperties: true, description: 'The event payload as sent.' }),
@@ -90,3 +96,10 @@ export const OrderHistory = Type.Object({
   userId: Id,
   orders: Type.Array(OrderSummary, { description: 'Newest first.' }),
 });
+
+export type PlaceOrderBody = Static<typeof PlaceOrderBody>;
+export type OrderAccepted = Static<typeof OrderAccepted>;
+export type TimelineEntry = Static<typeof TimelineEntry>;
+export type OrderView = Static<typeof OrderView>;
+export type OrderSummary = Static<typeof OrderSummary>;
+export type OrderHistory = Static<typeof OrderHistory>;
