@@ -41,6 +41,19 @@ export interface ServiceDefinition {
   /** Registers the service's HTTP routes (besides health, readiness, metrics, OpenAPI). */
   readonly routes?: (app: HttpApp, context: RouteContext) => void | Promise<void>;
   readonly description?: string;
+  /**
+   * Starts what the service runs besides its consumer and relay (e.g. a broadcast
+   * subscription), after migrations and before the consumer; resolves to how to stop it, which
+   * `stop` calls first.
+   */
+  readonly run?: (context: RunContext) => Promise<() => Promise<void>>;
+}
+
+/** What `run` gets: the service's own dependencies. */
+export interface RunContext {
+  readonly db: Database;
+  readonly broker: Broker;
+  readonly log: Logger;
 }
 
 export interface ServiceDependencies {
@@ -109,6 +122,7 @@ export async function createService(
   await definition.routes?.(app, { db, relay, log });
 
   let started = false;
+  let stopRun: (() => Promise<void>) | undefined;
   return {
     name,
     app,
@@ -121,10 +135,13 @@ export async function createService(
         await migrate(db, name, await loadMigrations(definition.migrations));
       }
       await relay.start();
+      stopRun = await definition.run?.({ db, broker, log });
       await consumer?.start();
       started = true;
     },
     async stop() {
+      await stopRun?.();
+      stopRun = undefined;
       await consumer?.stop();
       await relay.stop();
       await app.close();
