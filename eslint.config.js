@@ -66,6 +66,33 @@ export default tseslint.config(
     },
   },
   {
+    // The web app runs in the browser and takes only types from the contracts, so no server
+    // code (or TypeBox) enters its bundle; server text is rendered through Lit's escaping.
+    files: ['apps/web/src/**/*.ts'],
+    languageOptions: {
+      globals: { ...globals.browser },
+    },
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['@cads/*'],
+              allowTypeImports: true,
+              message: 'the web app imports only types from @cads packages',
+            },
+          ],
+          paths: [
+            { name: 'typebox', message: 'the web app bundles no schema library' },
+            { name: 'lit/directives/unsafe-html.js', message: 'render server text as text' },
+            { name: 'lit/directives/unsafe-svg.js', message: 'render server text as text' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.js'],
     ...tseslint.configs.disableTypeChecked,
   },

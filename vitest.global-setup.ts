@@ -1,4 +1,4 @@
-import { natsSkipReason, postgresSkipReason } from '@cads/testing';
+import { chromiumSkipReason, natsSkipReason, postgresSkipReason } from '@cads/testing';
 
 /**
  * Says once, at the start of a run, which servers the integration suites found, and why the
@@ -6,10 +6,15 @@ import { natsSkipReason, postgresSkipReason } from '@cads/testing';
  * the run here, before any test.
  */
 export default async function reportServers(): Promise<void> {
-  const [postgres, nats] = await Promise.all([postgresSkipReason(), natsSkipReason()]);
+  const [postgres, nats, chromium] = await Promise.all([
+    postgresSkipReason(),
+    natsSkipReason(),
+    chromiumSkipReason(),
+  ]);
   const lines = [
     postgres ? `SKIPPING PostgreSQL suites: ${postgres}` : 'PostgreSQL: up',
     nats ? `SKIPPING NATS JetStream suites: ${nats}` : 'NATS JetStream: up',
+    chromium ? `SKIPPING browser suites: ${chromium}` : 'Chromium: installed',
   ];
   console.log(`\nIntegration servers\n  ${lines.join('\n  ')}\n`);
 }

@@ -104,3 +104,40 @@ export const noDelays = Object.fromEntries(
     { post: { delay: 0, randomDelay: 0 }, delete: { delay: 0, randomDelay: 0 } },
   ]),
 );
+
+/** The seed's four outcomes: restaurant / rider / payment / order final states. */
+export const seedOutcomes = [
+  {
+    name: 'all accept',
+    config: {},
+    states: [0, 0, 0, 2],
+    timeline: ['restaurant_reserved', 'rider_assigned', 'payment_done'],
+  },
+  {
+    name: 'restaurant answers 503',
+    config: { restaurant: { post: { response: 503 } } },
+    states: [4, -1, -1, 5],
+    timeline: ['restaurant_cancelled'],
+    reason: 'restaurant busy',
+  },
+  {
+    name: 'rider answers 404',
+    config: { rider: { post: { response: 404 } } },
+    states: [5, 4, -1, 5],
+    timeline: ['restaurant_reserved', 'rider_cancelled', 'restaurant_compensated'],
+    reason: 'no rider available',
+  },
+  {
+    name: 'payment answers 402',
+    config: { payment: { post: { response: 402 } } },
+    states: [5, 5, 4, 5],
+    timeline: [
+      'restaurant_reserved',
+      'rider_assigned',
+      'payment_cancelled',
+      'restaurant_compensated',
+      'rider_compensated',
+    ],
+    reason: 'payment platform busy',
+  },
+] as const;

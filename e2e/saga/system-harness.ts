@@ -15,6 +15,7 @@ import {
 import pino from 'pino';
 
 export const adminToken = 'test-admin-token';
+export const sessionSecret = 'test-session-secret-0123456789abcdef';
 
 export interface SystemUnderTest {
   readonly system: RunningSystem;
@@ -50,6 +51,7 @@ async function startEmbeddedSystem(): Promise<SystemUnderTest> {
     broker,
     logger,
     adminToken,
+    sessionSecret,
   });
   return {
     system,
@@ -81,6 +83,7 @@ async function startDistributedSystem(): Promise<SystemUnderTest> {
     broker,
     logger,
     adminToken,
+    sessionSecret,
   });
   return {
     system,

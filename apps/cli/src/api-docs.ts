@@ -4,7 +4,7 @@ import { createService } from '@cads/service';
 import { openPglite } from '@cads/storage-pglite';
 import pino from 'pino';
 import { buildAsyncApi } from './asyncapi.ts';
-import { definitionOf, serviceNames, type ServiceName } from './system.ts';
+import { definitionOf, documentationSettings, serviceNames, type ServiceName } from './system.ts';
 
 export interface ApiDocuments {
   readonly asyncapi: Record<string, unknown>;
@@ -21,10 +21,11 @@ export async function buildApiDocuments(version: string): Promise<ApiDocuments> 
     const broker = await createPostgresBroker({ db: await host.database('cads_broker') });
     const openapi = {} as Record<ServiceName, unknown>;
     for (const name of serviceNames) {
-      const service = await createService(
-        definitionOf(name, { externalsUrl: 'http://127.0.0.1:3000', adminToken: 'docs' }),
-        { db: await host.database(name), broker, logger: pino({ level: 'silent' }) },
-      );
+      const service = await createService(definitionOf(name, documentationSettings), {
+        db: await host.database(name),
+        broker,
+        logger: pino({ level: 'silent' }),
+      });
       await service.app.ready();
       openapi[name] = JSON.parse(JSON.stringify(service.app.swagger())) as unknown;
       await service.app.close();

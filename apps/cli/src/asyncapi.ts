@@ -3,7 +3,7 @@ import { paymentEvents } from '@cads/payment/contracts';
 import { restaurantEvents } from '@cads/restaurant/contracts';
 import { riderEvents } from '@cads/rider/contracts';
 import { MessageSchema } from '@cads/messaging';
-import { definitionOf, serviceNames, type ServiceName } from './system.ts';
+import { definitionOf, documentationSettings, serviceNames, type ServiceName } from './system.ts';
 
 /** Which service emits which events: each service's contract lists them. */
 const producers: Readonly<Partial<Record<ServiceName, Readonly<Record<string, unknown>>>>> = {
@@ -17,7 +17,7 @@ const producers: Readonly<Partial<Record<ServiceName, Readonly<Record<string, un
 function consumedBy(): Map<string, ServiceName[]> {
   const consumers = new Map<string, ServiceName[]>();
   for (const name of serviceNames) {
-    const definition = definitionOf(name, { externalsUrl: 'http://externals', adminToken: 'docs' });
+    const definition = definitionOf(name, documentationSettings);
     for (const type of Object.keys(definition.consumer?.handlers ?? {})) {
       consumers.set(type, [...(consumers.get(type) ?? []), name]);
     }

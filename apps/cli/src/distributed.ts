@@ -5,7 +5,7 @@ import { createService, type Service } from '@cads/service';
 import type { Database } from '@cads/storage';
 import { openPostgresDatabase } from '@cads/storage-postgres';
 import type { Logger } from 'pino';
-import { definitionOf, type ServiceName } from './system.ts';
+import { definitionOf, type ServiceName, type ServiceSettings } from './system.ts';
 
 export interface RunOptions {
   readonly service: ServiceName;
@@ -13,11 +13,13 @@ export interface RunOptions {
   readonly databaseUrl: string;
   /** `nats://…` for JetStream, or `postgres://…` for the event log on a PostgreSQL server. */
   readonly brokerUrl: string;
-  readonly externalsUrl: string;
-  readonly adminToken: string;
+  /** How the service is configured (the URLs of those it calls, credentials). */
+  readonly settings: ServiceSettings;
   readonly host: string;
   readonly port: number;
   readonly logger: Logger;
+  /** Connections of the service's database pool at most. Default 10. */
+  readonly databasePool?: number;
 }
 
 export interface RunningService {
@@ -67,15 +69,14 @@ export async function runService(options: RunOptions): Promise<RunningService> {
   const db: Database = await openPostgresDatabase({
     connectionString: options.databaseUrl,
     applicationName: `cads-${options.service}`,
+    ...(options.databasePool ? { maxConnections: options.databasePool } : {}),
   });
   const opened = await openBroker(options.brokerUrl, options.logger);
-  const service = await createService(
-    definitionOf(options.service, {
-      externalsUrl: options.externalsUrl,
-      adminToken: options.adminToken,
-    }),
-    { db, broker: opened.broker, logger: options.logger },
-  );
+  const service = await createService(definitionOf(options.service, options.settings), {
+    db,
+    broker: opened.broker,
+    logger: options.logger,
+  });
   await service.start();
   const url = await service.app.listen({ host: options.host, port: options.port });
   return {

@@ -1,4 +1,7 @@
-import { mkdir } from 'node:fs/promises';
+import type { LiveTransport } from '@cads/bff/contracts';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { createPostgresBroker } from '@cads/messaging-postgres';
 import { openPglite } from '@cads/storage-pglite';
 import type { Logger } from 'pino';
@@ -9,6 +12,9 @@ export interface EmbeddedOptions {
   readonly dataDir: string;
   readonly logger: Logger;
   readonly adminToken: string;
+  /** Signs the BFF's sessions. Default: a secret kept in `dataDir`, so sessions survive restarts. */
+  readonly sessionSecret?: string;
+  readonly transport?: LiveTransport;
   readonly host: string;
   readonly basePort: number;
 }
@@ -31,6 +37,8 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<RunningSy
       broker,
       logger: options.logger,
       adminToken: options.adminToken,
+      sessionSecret: options.sessionSecret ?? (await storedSecret(options.dataDir)),
+      ...(options.transport ? { transport: options.transport } : {}),
       host: options.host,
       basePort: options.basePort,
     });
@@ -46,5 +54,22 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<RunningSy
     await broker.close();
     await host.close();
     throw error;
+  }
+}
+
+/** The session secret kept beside the data (created on first start, readable by its owner only). */
+async function storedSecret(dataDir: string): Promise<string> {
+  const path = join(dataDir, 'session-secret');
+  try {
+    return (await readFile(path, 'utf8')).trim();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    const secret = randomBytes(32).toString('base64url');
+    await writeFile(path, `${secret}\n`, { mode: 0o600, flag: 'wx' }).catch(
+      (writeError: NodeJS.ErrnoException) => {
+        if (writeError.code !== 'EEXIST') throw writeError;
+      },
+    );
+    return (await readFile(path, 'utf8')).trim();
   }
 }

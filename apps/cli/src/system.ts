@@ -1,3 +1,6 @@
+import { fileURLToPath } from 'node:url';
+import { bffService } from '@cads/bff';
+import type { LiveTransport } from '@cads/bff/contracts';
 import { externalsService } from '@cads/externals';
 import type { Broker } from '@cads/messaging';
 import { notificationsService } from '@cads/notifications';
@@ -9,6 +12,7 @@ import { createService, type Service, type ServiceDefinition } from '@cads/servi
 import type { Database } from '@cads/storage';
 import type { Logger } from 'pino';
 
+/** Every service, in start order: a service starts after those it calls. */
 export const serviceNames = [
   'externals',
   'notifications',
@@ -16,8 +20,26 @@ export const serviceNames = [
   'restaurant',
   'rider',
   'payment',
+  'bff',
 ] as const;
 export type ServiceName = (typeof serviceNames)[number];
+
+/**
+ * Each service's port is `basePort + offset`: the BFF, which serves the web app, takes the
+ * first one (3000 by default), the others follow in start order.
+ */
+export const portOffsets: Readonly<Record<ServiceName, number>> = {
+  bff: 0,
+  externals: 1,
+  notifications: 2,
+  order: 3,
+  restaurant: 4,
+  rider: 5,
+  payment: 6,
+};
+
+/** The built web app the BFF serves (`npm run build:web`). */
+export const defaultWebRoot = fileURLToPath(new URL('../../web/dist/', import.meta.url));
 
 export function isServiceName(name: string): name is ServiceName {
   return (serviceNames as readonly string[]).includes(name);
@@ -28,7 +50,25 @@ export interface ServiceSettings {
   readonly externalsUrl: string;
   /** Credential of the admin surfaces (externals config, inspection). */
   readonly adminToken: string;
+  /** Where the BFF reaches the order and notifications services. */
+  readonly orderUrl: string;
+  readonly notificationsUrl: string;
+  /** Signs the BFF's session cookies; shared by every BFF instance. */
+  readonly sessionSecret: string;
+  /** The web app's live transport (`FRONT_CONNECTION_TYPE`). Default `sse`. */
+  readonly transport?: LiveTransport;
+  /** The built web app. Default `apps/web/dist`. */
+  readonly webRoot?: string;
 }
+
+/** Settings for building definitions only to read them (API documents): nothing is called. */
+export const documentationSettings: ServiceSettings = {
+  externalsUrl: 'http://127.0.0.1:3001',
+  notificationsUrl: 'http://127.0.0.1:3002',
+  orderUrl: 'http://127.0.0.1:3003',
+  adminToken: 'docs',
+  sessionSecret: 'documentation-only-secret-000000000',
+};
 
 /** The definition of one service, configured. The single place that knows every service. */
 export function definitionOf(name: ServiceName, settings: ServiceSettings): ServiceDefinition {
@@ -45,6 +85,14 @@ export function definitionOf(name: ServiceName, settings: ServiceSettings): Serv
       return riderService({ externalsUrl: settings.externalsUrl });
     case 'payment':
       return paymentService({ externalsUrl: settings.externalsUrl });
+    case 'bff':
+      return bffService({
+        orderUrl: settings.orderUrl,
+        notificationsUrl: settings.notificationsUrl,
+        sessionSecret: settings.sessionSecret,
+        transport: settings.transport ?? 'sse',
+        webRoot: settings.webRoot ?? defaultWebRoot,
+      }).definition;
   }
 }
 
@@ -54,9 +102,13 @@ export interface SystemOptions {
   readonly broker: Broker;
   readonly logger: Logger;
   readonly adminToken: string;
+  /** Signs the BFF's session cookies (≥ 32 characters). */
+  readonly sessionSecret: string;
+  readonly transport?: LiveTransport;
+  readonly webRoot?: string;
   /** Listen address. Default 127.0.0.1. */
   readonly host?: string;
-  /** Ports: `basePort + index` in `serviceNames` order; 0 lets the system pick free ones. */
+  /** Ports: `basePort + portOffsets[name]`; 0 lets the system pick free ones. */
   readonly basePort?: number;
 }
 
@@ -85,11 +137,16 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     for (const service of started.reverse()) await service.stop();
   };
   try {
-    for (const [index, name] of serviceNames.entries()) {
+    for (const name of serviceNames) {
       const db = await options.databaseFor(name);
       const definition = definitionOf(name, {
         externalsUrl: urls.externals ?? '',
+        orderUrl: urls.order ?? '',
+        notificationsUrl: urls.notifications ?? '',
         adminToken: options.adminToken,
+        sessionSecret: options.sessionSecret,
+        ...(options.transport ? { transport: options.transport } : {}),
+        ...(options.webRoot ? { webRoot: options.webRoot } : {}),
       });
       const service = await createService(definition, {
         db,
@@ -98,7 +155,10 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
       });
       await service.start();
       started.push(service);
-      urls[name] = await service.app.listen({ host, port: basePort === 0 ? 0 : basePort + index });
+      urls[name] = await service.app.listen({
+        host,
+        port: basePort === 0 ? 0 : basePort + portOffsets[name],
+      });
       services[name] = service;
       databases[name] = db;
     }

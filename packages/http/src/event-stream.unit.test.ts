@@ -1,9 +1,15 @@
 import { once } from 'node:events';
 import { connect } from 'node:net';
+import Fastify from 'fastify';
 import { pino } from 'pino';
 import Type from 'typebox';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type EventStream, formatServerSentEvent, openEventStream } from './event-stream.ts';
+import {
+  encodeServerSentEvent,
+  type EventStream,
+  formatServerSentEvent,
+  openEventStream,
+} from './event-stream.ts';
 import { createHttpApp, type HttpApp } from './http-app.ts';
 
 describe('formatServerSentEvent', () => {
@@ -151,6 +157,44 @@ describe('openEventStream', () => {
       { id: '43', data: '{"status":2}' },
     ]);
     await stream.cancel();
+  });
+
+  it('sends an event encoded once on every stream, intact', async () => {
+    const readers = await Promise.all(
+      ['o-1', 'o-2'].map(async (orderId) => {
+        const response = await fetch(`${baseUrl}/orders/${orderId}/events`);
+        const reader = sseReader(response.body!);
+        await reader.until(() => reader.events.length >= 1);
+        return reader;
+      }),
+    );
+    const encoded = encodeServerSentEvent({ id: '7', event: 'step', data: 'é\nline two' });
+    expect(encoded.frame.toString('utf8')).toBe('id: 7\nevent: step\ndata: é\ndata: line two\n\n');
+    for (const stream of opened) expect(stream.send(encoded)).toBe(true);
+    for (const reader of readers) {
+      expect(await reader.until(() => reader.events.length >= 2)).toBe(true);
+      expect(reader.events[1]).toEqual({ id: '7', event: 'step', data: 'é\nline two' });
+      await reader.cancel();
+    }
+    expect(() => encodeServerSentEvent({ id: '1\n', data: '' })).toThrow(TypeError);
+  });
+
+  it('works on an app not built by createHttpApp: heartbeats, then closes', async () => {
+    const plain = Fastify();
+    let stream: EventStream | undefined;
+    plain.get('/events', (request, reply) => {
+      stream = openEventStream(request, reply, { heartbeatMs: 40 });
+    });
+    const url = await plain.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const response = await fetch(`${url}/events`);
+      const reader = sseReader(response.body!);
+      expect(await reader.until(() => reader.comments.includes('heartbeat'))).toBe(true);
+      stream!.close();
+      expect(await reader.ended()).toBe(true);
+    } finally {
+      await plain.close();
+    }
   });
 
   it('leaves lastEventId undefined on a first connection', async () => {

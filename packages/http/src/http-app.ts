@@ -16,7 +16,7 @@ import type { Logger as PinoLogger, LoggerOptions } from 'pino';
 import type { Registry } from 'prom-client';
 import Type from 'typebox';
 import { installProblemHandlers, sendProblem } from './error-handler.ts';
-import type { EventStream } from './event-stream.ts';
+import { EventStreamRegistry } from './event-stream.ts';
 import { createMetricsRegistry, observeHttpRequests } from './metrics.ts';
 import { httpProblem, ProblemDetailsSchema } from './problem.ts';
 import { CheckResultSchema, type ReadinessCheck, runReadinessChecks } from './readiness.ts';
@@ -136,11 +136,11 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
     schemaController: { compilersFactory: { buildValidator: createValidatorFactory() } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  const openStreams = new Set<EventStream>();
+  const openStreams = new EventStreamRegistry();
   app.decorate('cadsEventStreams', openStreams);
   let forceClose: NodeJS.Timeout | undefined;
   app.addHook('preClose', (done) => {
-    for (const stream of [...openStreams]) stream.close();
+    openStreams.closeAll();
     forceClose = setTimeout(
       () => app.server.closeAllConnections(),
       options.shutdownGraceMs ?? defaultShutdownGraceMs,

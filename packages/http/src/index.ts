@@ -1,7 +1,14 @@
 export type { ScrapeOptions } from './consumer-metrics.ts';
 export { createConsumerMetrics, registerConsumerStats } from './consumer-metrics.ts';
-export type { EventStream, EventStreamOptions, ServerSentEvent } from './event-stream.ts';
-export { formatServerSentEvent, openEventStream } from './event-stream.ts';
+export type {
+  EncodedServerSentEvent,
+  EventStream,
+  EventStreamOptions,
+  ServerSentEvent,
+} from './event-stream.ts';
+export { encodeServerSentEvent, formatServerSentEvent, openEventStream } from './event-stream.ts';
+export type { Heartbeat, HeartbeatOptions } from './heartbeat.ts';
+export { createHeartbeat } from './heartbeat.ts';
 export type { HttpApp, HttpAppOptions, OpenApiInfo } from './http-app.ts';
 export { createHttpApp } from './http-app.ts';
 export { createMetricsRegistry } from './metrics.ts';

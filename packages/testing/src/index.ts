@@ -1,5 +1,7 @@
 export type { TestDatabase } from './servers.ts';
 export {
+  chromiumPath,
+  chromiumSkipReason,
   createTestDatabase,
   natsSkipReason,
   natsUrl,

@@ -1,3 +1,4 @@
+import { access, constants } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
@@ -28,6 +29,19 @@ async function requirement(name: string, probe: () => Promise<void>): Promise<st
     }
     return reason;
   }
+}
+
+/** Debian's Chromium, which the browser suites drive (`apt-get install -y chromium`). */
+export const chromiumPath = process.env.CADS_TEST_CHROMIUM ?? '/usr/bin/chromium';
+
+let chromiumProbe: Promise<string | undefined> | undefined;
+
+/** `undefined` when Chromium is installed, else why the browser suites are skipped. */
+export function chromiumSkipReason(): Promise<string | undefined> {
+  chromiumProbe ??= requirement(`Chromium at ${chromiumPath}`, async () => {
+    await access(chromiumPath, constants.X_OK);
+  });
+  return chromiumProbe;
 }
 
 let postgresProbe: Promise<string | undefined> | undefined;

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { parseLiveMessage } from './parse.ts';
+
+const entry = { id: 'e1', type: 'order_created', time: '2025-01-01T12:00:00Z', data: { a: 1 } };
+const order = {
+  orderId: 'o1',
+  userId: 'u1',
+  restaurantId: 'r1',
+  cart: [{ itemId: 'p01', amount: 1 }],
+  status: 0,
+  statusText: 'created',
+  priceCents: 950,
+  createdAt: '2025-01-01T12:00:00Z',
+  compensated: [],
+  timeline: [entry],
+};
+
+describe('parseLiveMessage', () => {
+  it('reads the three kinds of live message', () => {
+    expect(parseLiveMessage(JSON.stringify({ type: 'snapshot', order }))).toEqual({
+      type: 'snapshot',
+      order,
+    });
+    expect(parseLiveMessage(JSON.stringify({ type: 'saga', event: entry }))).toEqual({
+      type: 'saga',
+      event: entry,
+    });
+    expect(
+      parseLiveMessage(JSON.stringify({ type: 'error', code: 'NOT_FOUND', detail: 'gone' })),
+    ).toEqual({ type: 'error', code: 'NOT_FOUND', detail: 'gone' });
+  });
+
+  it('drops anything else instead of failing', () => {
+    expect(parseLiveMessage('not json')).toBeUndefined();
+    expect(parseLiveMessage('null')).toBeUndefined();
+    expect(parseLiveMessage(JSON.stringify({ type: 'saga', event: { id: 1 } }))).toBeUndefined();
+    expect(
+      parseLiveMessage(JSON.stringify({ type: 'snapshot', order: { ...order, timeline: 'x' } })),
+    ).toBeUndefined();
+    expect(parseLiveMessage(JSON.stringify({ type: 'ping' }))).toBeUndefined();
+  });
+});

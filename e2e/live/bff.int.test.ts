@@ -1,0 +1,315 @@
+import { randomUUID } from 'node:crypto';
+import { bffService } from '@cads/bff';
+import { listDeadLetters } from '@cads/consumer';
+import { createMessage } from '@cads/messaging';
+import { waitFor } from '@cads/messaging/testing';
+import { createService, type Service } from '@cads/service';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { noDelays, sagaClient, seedOrder, seedOutcomes } from '../saga/saga-client.ts';
+import { sessionSecret, type SystemUnderTest, systemVariants } from '../saga/system-harness.ts';
+import { bffBrowser, eventsSeen, types } from './bff-client.ts';
+
+const variants = await systemVariants();
+// The distributed variant when its servers run (faster to start), else the embedded one.
+const preferred = variants.findLast((candidate) => !candidate.skip) ?? variants[0]!;
+
+/** Each step answers after `ms`, so a test can connect before the saga moves on. */
+const slowSteps = (ms: number) =>
+  Object.fromEntries(
+    ['restaurant', 'rider', 'payment'].map((system) => [
+      system,
+      { post: { delay: ms, randomDelay: 0 }, delete: { delay: 0, randomDelay: 0 } },
+    ]),
+  );
+
+describe(`the BFF (${preferred.name})`, () => {
+  let sut: SystemUnderTest;
+  let second: Service;
+  let secondUrl: string;
+  let client: ReturnType<typeof sagaClient>;
+
+  beforeAll(async () => {
+    sut = await preferred.start();
+    client = sagaClient(sut.system);
+    await client.configure(noDelays);
+    // A second instance on the same database and broker, as in a deployment of two.
+    second = await createService(
+      bffService({
+        orderUrl: sut.system.urls.order,
+        notificationsUrl: sut.system.urls.notifications,
+        sessionSecret,
+        heartbeatMs: 200,
+      }).definition,
+      {
+        db: sut.system.databases.bff,
+        broker: sut.system.broker,
+        logger: pino({ level: 'silent' }),
+      },
+    );
+    await second.start();
+    secondUrl = await second.app.listen({ host: '127.0.0.1', port: 0 });
+  }, 120_000);
+
+  afterAll(async () => {
+    await second?.stop();
+    await sut?.dispose();
+  });
+
+  const notificationsOf = async (browser: Awaited<ReturnType<typeof bffBrowser>>) =>
+    browser.json<Array<{ eventId: string; orderId: string; kind: string; reason?: string }>>(
+      '/api/notifications',
+    );
+
+  it('gives each browser a signed HttpOnly guest session that it cannot forge', async () => {
+    const response = await fetch(`${sut.system.urls.bff}/api/session`);
+    const cookie = response.headers.getSetCookie()[0] ?? '';
+    expect(cookie).toMatch(/^cads_session=/);
+    expect(cookie).toMatch(/HttpOnly/i);
+    expect(cookie).toMatch(/SameSite=Lax/i);
+    const guest = (await response.json()) as { userId: string; guest: boolean };
+    expect(guest.guest).toBe(true);
+
+    const browser = await bffBrowser(sut.system.urls.bff);
+    expect(browser.session.userId).not.toBe(guest.userId);
+    // Same session on the other instance: the cookie is all the state there is.
+    const again = await fetch(`${secondUrl}/api/session`, { headers: { cookie: browser.cookie } });
+    expect(((await again.json()) as { userId: string }).userId).toBe(browser.session.userId);
+
+    // Someone else's user id in a cookie with a made-up signature: a new guest, not them.
+    const forged = Buffer.from(
+      JSON.stringify({ u: guest.userId, n: 'Mallory', g: false }),
+    ).toString('base64url');
+    const takeover = await fetch(`${sut.system.urls.bff}/api/session`, {
+      headers: { cookie: `cads_session=${forged}.AAAA` },
+    });
+    const taken = (await takeover.json()) as { userId: string };
+    expect(taken.userId).not.toBe(guest.userId);
+
+    const named = await browser.json<{ userId: string; name: string; guest: boolean }>(
+      '/api/session',
+      { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"name":" Ana "}' },
+    );
+    expect(named).toEqual({ userId: browser.session.userId, name: 'Ana', guest: false });
+    const blank = await browser.request('/api/session', {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: '{"name":"   "}',
+    });
+    expect(blank.status).toBe(400);
+    const out = await browser.json<{ userId: string }>('/api/session', { method: 'DELETE' });
+    expect(out.userId).not.toBe(browser.session.userId);
+  });
+
+  it('answers invalid orders 400 with the reason, and serves menu and config', async () => {
+    const browser = await bffBrowser(sut.system.urls.bff);
+    const post = (body: string) =>
+      browser.request('/api/orders', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
+    for (const [body, reason] of [
+      ['{"restaurantId":"48hbfe4","cart":[]}', /cart/],
+      ['{"restaurantId":"48hbfe4","cart":[{"itemId":"p01","amount":51}]}', /amount/],
+      ['{"restaurantId":"48hbfe4","cart":[{"itemId":"p01","amount":1}],"userId":"x"}', /userId/],
+      ['{"restaurantId":"48hbfe4","cart":[{"itemId":"zz","amount":1}]}', /unknown dish zz/],
+      ['{"restaurantId":"nope","cart":[{"itemId":"p01","amount":1}]}', /restaurant/],
+      ['{not json', /JSON|parse/i],
+    ] as const) {
+      const response = await post(body);
+      expect(response.status, body).toBe(400);
+      const problem = (await response.json()) as { detail: string };
+      expect(problem.detail, body).toMatch(reason);
+    }
+    const menu = await browser.json<Array<{ id: string; dishes: unknown[] }>>('/api/menu');
+    expect(menu.map((restaurant) => restaurant.id)).toEqual([
+      '385hf83',
+      '48hbfe4',
+      'j48nfiu',
+      'kf894jd',
+    ]);
+    expect(await browser.json('/api/config')).toEqual({
+      transport: 'sse',
+      slowNoticeMs: 5000,
+      heartbeatMs: 15000,
+    });
+    expect((await browser.request('/api/nothing-here')).status).toBe(404);
+  });
+
+  it('shows and streams a user only their own orders', async () => {
+    const owner = await bffBrowser(sut.system.urls.bff);
+    const other = await bffBrowser(sut.system.urls.bff);
+    const orderId = await owner.placeOrder(seedOrder);
+    expect((await owner.json<{ orderId: string }>(`/api/orders/${orderId}`)).orderId).toBe(orderId);
+    expect((await other.request(`/api/orders/${orderId}`)).status).toBe(404);
+    expect((await other.sse(orderId)).status).toBe(404);
+    const socket = await other.ws(orderId);
+    expect((await socket.closed).code).toBe(4404);
+    expect(types(socket.messages)).toEqual(['error']);
+    const history = await other.json<{ orders: unknown[] }>('/api/orders');
+    expect(history.orders).toEqual([]);
+    const own = await owner.json<{ orders: Array<{ orderId: string }> }>('/api/orders');
+    expect(own.orders.map((order) => order.orderId)).toEqual([orderId]);
+  });
+
+  it('SSE: the state first, then each saga event once, and Last-Event-ID resumes', async () => {
+    const browser = await bffBrowser(sut.system.urls.bff);
+    await client.configure(slowSteps(300), `user:${browser.session.userId}`);
+    const orderId = await browser.placeOrder(seedOrder);
+    const stream = await browser.sse(orderId);
+    expect(stream.status).toBe(200);
+    await stream.until((messages) => types(messages).includes('restaurant_reserved'));
+    const lastId = stream.messages.at(-1)?.id;
+    expect(types(stream.messages)[0]).toBe('snapshot');
+    stream.close();
+    await stream.closed;
+
+    // Reconnect as a browser does, with the last id it saw: only what came after it.
+    const resumed = await browser.sse(orderId, lastId);
+    await resumed.until((messages) => types(messages).includes('payment_done'));
+    resumed.close();
+    expect(types(resumed.messages)).not.toContain('snapshot');
+    expect(types(resumed.messages)).not.toContain('restaurant_reserved');
+    const seen = [...eventsSeen(stream.messages), ...eventsSeen(resumed.messages)];
+    expect(seen.map((event) => event.type)).toEqual([
+      'order_created',
+      'restaurant_reserved',
+      'rider_assigned',
+      'payment_done',
+    ]);
+    expect(new Set(seen.map((event) => event.id)).size).toBe(seen.length);
+
+    // A fresh connection after the end: the whole state in one snapshot.
+    await client.settles(orderId, [0, 0, 0, 2]);
+    const late = await browser.sse(orderId);
+    await late.until((messages) => messages.length > 0);
+    late.close();
+    expect(types(late.messages)).toEqual(['snapshot']);
+    const snapshot = late.messages[0]!.message;
+    expect(snapshot.type === 'snapshot' && snapshot.order.status).toBe(2);
+    // The user watched to the end: nobody is told what they saw.
+    expect(await notificationsOf(browser)).toEqual([]);
+  });
+
+  it('WebSocket: the state, then each saga event, with pings; the other instance too', async () => {
+    const browser = await bffBrowser(sut.system.urls.bff);
+    await client.configure(slowSteps(300), `user:${browser.session.userId}`);
+    const orderId = await browser.placeOrder(seedOrder);
+    // Served by the second instance (heartbeat 200 ms) while the first one took the order.
+    const onSecond = await bffBrowser(secondUrl);
+    onSecond.cookie = browser.cookie;
+    const socket = await onSecond.ws(orderId);
+    await socket.until((messages) => types(messages).includes('payment_done'));
+    expect(types(socket.messages)[0]).toBe('snapshot');
+    const ids = eventsSeen(socket.messages).map((event) => event.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(eventsSeen(socket.messages).map((event) => event.type)).toEqual([
+      'order_created',
+      'restaurant_reserved',
+      'rider_assigned',
+      'payment_done',
+    ]);
+    await waitFor('a heartbeat ping', () => socket.pings > 0, { timeoutMs: 5_000 });
+    socket.close();
+    expect(await notificationsOf(browser)).toEqual([]);
+  });
+
+  for (const outcome of seedOutcomes) {
+    it(`offline: ${outcome.name} → exactly one notification of its kind`, async () => {
+      const browser = await bffBrowser(sut.system.urls.bff);
+      await client.configure(outcome.config, `user:${browser.session.userId}`);
+      const orderId = await browser.placeOrder(seedOrder);
+      await client.settles(orderId, outcome.states);
+      await waitFor('the notification', async () => (await notificationsOf(browser)).length > 0);
+      const [notification, ...more] = await notificationsOf(browser);
+      expect(more).toEqual([]);
+      const kind = outcome.name === 'all accept' ? 'finished' : outcome.name.split(' ')[0];
+      expect(notification!.kind).toBe(kind === 'finished' ? kind : `${kind}_rejected`);
+      expect(notification!.orderId).toBe(orderId);
+      if ('reason' in outcome) expect(notification!.reason).toBe(outcome.reason);
+    });
+  }
+
+  it('two instances: a user live on either one is not notified; the offline decision is shared', async () => {
+    // The second instance only holds connections from now on: every final event is decided
+    // by the first one, which must learn from the shared registry who is live on the second.
+    await second.consumer?.stop();
+    const online = await bffBrowser(secondUrl);
+    const offline = await bffBrowser(sut.system.urls.bff);
+    for (const browser of [online, offline]) {
+      await client.configure(slowSteps(200), `user:${browser.session.userId}`);
+    }
+    const watchedId = await online.placeOrder(seedOrder);
+    const watch = await online.sse(watchedId);
+    const leftId = await offline.placeOrder(seedOrder);
+    await watch.until((messages) => types(messages).includes('payment_done'));
+    await client.settles(leftId, [0, 0, 0, 2]);
+    await waitFor('the offline user’s notification', async () =>
+      (await notificationsOf(offline)).some((n) => n.orderId === leftId),
+    );
+    // The final events were decided by whichever instance consumed them; give any late
+    // (wrong) notification time to show up before asserting there is none.
+    await waitFor('both final events decided', async () => {
+      const { rows } = await sut.system.databases.bff.query<{ n: number }>(
+        `select count(*)::int as n from bff_final_events where order_id in ($1, $2)`,
+        [watchedId, leftId],
+      );
+      return rows[0]!.n === 2;
+    });
+    watch.close();
+    expect(await notificationsOf(online)).toEqual([]);
+    expect(await notificationsOf(offline)).toHaveLength(1);
+  });
+
+  it('a user who saw the final event live and left at once is not notified', async () => {
+    // The offline decision is held back until the user has left: it must know they saw it.
+    const consumer = sut.system.services.bff.consumer!;
+    await consumer.stop();
+    const browser = await bffBrowser(sut.system.urls.bff);
+    const orderId = await browser.placeOrder(seedOrder);
+    const stream = await browser.sse(orderId);
+    await stream.until((messages) => eventsSeen(messages).some((e) => e.type === 'payment_done'));
+    stream.close();
+    await stream.closed;
+    await waitFor('the user to be offline', async () => {
+      const { rows } = await sut.system.databases.bff.query(
+        'select 1 from bff_presence where user_id = $1',
+        [browser.session.userId],
+      );
+      return rows.length === 0;
+    });
+    await consumer.start();
+    const decision = await waitFor('the decision', async () => {
+      const { rows } = await sut.system.databases.bff.query<{ notified: boolean }>(
+        'select notified from bff_final_events where order_id = $1',
+        [orderId],
+      );
+      return rows[0];
+    });
+    expect(decision.notified).toBe(false);
+    expect(await notificationsOf(browser)).toEqual([]);
+  });
+
+  it('dead-letters an invalid final event and keeps notifying others', async () => {
+    const orderId = randomUUID();
+    await sut.system.broker.publish([
+      createMessage({
+        type: 'payment_done',
+        source: '/cads/payment',
+        subject: orderId,
+        data: { orderId, userId: 'u-x', amountCents: 'a lot' },
+      }),
+    ]);
+    const browser = await bffBrowser(sut.system.urls.bff);
+    const placed = await browser.placeOrder(seedOrder);
+    await client.settles(placed, [0, 0, 0, 2]);
+    await waitFor('the dead letter', async () => {
+      const letters = await listDeadLetters(sut.system.databases.bff, { consumer: 'bff' });
+      return letters.some((letter) => letter.subject === orderId);
+    });
+    await waitFor('the valid order’s notification', async () =>
+      (await notificationsOf(browser)).some((n) => n.orderId === placed),
+    );
+  });
+});

@@ -1,0 +1,216 @@
+import fastifyCookie from '@fastify/cookie';
+import fastifyStatic from '@fastify/static';
+import fastifyWebsocket from '@fastify/websocket';
+import { type HttpApp, httpProblem } from '@cads/http';
+import { type Broker, type Logger, parseMessage } from '@cads/messaging';
+import { type ServiceDefinition } from '@cads/service';
+import { existsSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import type { ClientConfig, LiveTransport } from './contracts/api.ts';
+import { finalEventTypes } from './contracts/live.ts';
+import { registerApiRoutes } from './http/api-routes.ts';
+import { createUpstream } from './http/upstream.ts';
+import { LiveHub } from './live/live-hub.ts';
+import { registerLiveRoutes } from './live/live-routes.ts';
+import { finalEventHandlers } from './notify/final-events.ts';
+import { createPresenceRegistry, type PresenceRegistry } from './presence/presence-registry.ts';
+import { createSessions } from './session/sessions.ts';
+
+/** Every event on an order's timeline: what the live streams push. */
+export const liveEventTypes = [
+  'order_created',
+  'restaurant_reserved',
+  'restaurant_cancelled',
+  'restaurant_compensated',
+  'rider_assigned',
+  'rider_cancelled',
+  'rider_compensated',
+  'payment_done',
+  'payment_cancelled',
+] as const;
+
+export interface BffOptions {
+  readonly orderUrl: string;
+  readonly notificationsUrl: string;
+  /** Signs session cookies; every instance of one deployment must share it. ≥ 32 characters. */
+  readonly sessionSecret: string;
+  /** The live transport the web app uses (`FRONT_CONNECTION_TYPE`). Default `sse`. */
+  readonly transport?: LiveTransport;
+  /** The built web app (`apps/web/dist`); without it `/` says how to build it. */
+  readonly webRoot?: string;
+  /** Names this instance in the presence registry. Default: a new random id. */
+  readonly instanceId?: string;
+  /** Heartbeat of live connections. Default 15 000. */
+  readonly heartbeatMs?: number;
+  /** When the page tells the user they may leave. Default 5 000. */
+  readonly slowNoticeMs?: number;
+  /** A dead instance's users count as offline after this long. Default 15 000. */
+  readonly presenceTtlMs?: number;
+  /** `Secure` session cookies (serve over HTTPS). Default false. */
+  readonly secureCookies?: boolean;
+}
+
+/** What one running BFF exposes to its composition root (tests and benchmarks read it). */
+export interface BffInstance {
+  readonly definition: ServiceDefinition;
+  readonly hub: LiveHub;
+  readonly instanceId: string;
+}
+
+/**
+ * The backend-for-frontend: the web app, the browser's API on a signed session, each order's
+ * live progress over SSE and WebSocket, and the offline notification of final events.
+ *
+ * Several instances may run against one database and broker: each pushes every event to its
+ * own connections (a broadcast subscription), the offline decision is made once per final
+ * event (the competing group `bff`) from the presence registry they share.
+ */
+export function bffService(options: BffOptions): BffInstance {
+  if (options.sessionSecret.length < 32) {
+    throw new Error('the BFF session secret must have at least 32 characters');
+  }
+  const instanceId = options.instanceId ?? randomUUID();
+  const heartbeatMs = options.heartbeatMs ?? 15_000;
+  const clientConfig: ClientConfig = {
+    transport: options.transport ?? 'sse',
+    slowNoticeMs: options.slowNoticeMs ?? 5_000,
+    heartbeatMs,
+  };
+  const hub = new LiveHub();
+  const upstream = createUpstream({
+    orderUrl: options.orderUrl,
+    notificationsUrl: options.notificationsUrl,
+  });
+  const sessions = createSessions({ secure: options.secureCookies ?? false });
+  let presence: PresenceRegistry | undefined;
+  const presenceOf = (): PresenceRegistry => {
+    if (!presence) throw new Error('the BFF is not started');
+    return presence;
+  };
+  /** Lazy, so the routes and the consumer share the registry `run` builds on the database. */
+  const sharedPresence: PresenceRegistry = {
+    start: () => presenceOf().start(),
+    enter: (userId) => presenceOf().enter(userId),
+    leave: (userId) => presenceOf().leave(userId),
+    isOnline: (userId, eventId) => presenceOf().isOnline(userId, eventId),
+    sawLive: (eventId) => presenceOf().sawLive(eventId),
+    stop: () => presenceOf().stop(),
+    get localUsers() {
+      return presence?.localUsers ?? 0;
+    },
+  };
+  let stopLiveRoutes: (() => void) | undefined;
+
+  const definition: ServiceDefinition = {
+    name: 'bff',
+    description:
+      'Backend-for-frontend: sessions, the web app, live order progress (SSE and WebSocket), ' +
+      'offline notifications.',
+    migrations: new URL('../migrations/', import.meta.url),
+    consumer: {
+      handlers: finalEventHandlers({
+        presence: sharedPresence,
+        notificationsUrl: options.notificationsUrl,
+      }),
+    },
+    async routes(app, { db, log }) {
+      presence = createPresenceRegistry({
+        db,
+        instanceId,
+        log,
+        ...(options.presenceTtlMs === undefined ? {} : { ttlMs: options.presenceTtlMs }),
+      });
+      await app.register(fastifyCookie, { secret: options.sessionSecret });
+      // No compression: the live routes write prebuilt uncompressed frames (live-routes.ts),
+      // and deflate state per socket would cost more memory than the messages save.
+      await app.register(fastifyWebsocket, {
+        options: { maxPayload: 4 * 1024, perMessageDeflate: false },
+      });
+      registerApiRoutes(app, { sessions, upstream, clientConfig });
+      stopLiveRoutes = registerLiveRoutes(app, {
+        hub,
+        presence: sharedPresence,
+        upstream,
+        sessions,
+        heartbeatMs,
+        log,
+      });
+      await registerWebApp(app, options.webRoot);
+      app.addHook('preClose', (done) => {
+        stopLiveRoutes?.();
+        hub.closeAll();
+        done();
+      });
+      app.addHook('onClose', (_instance, done) => {
+        upstream.close();
+        done();
+      });
+    },
+    async run({ broker, log }) {
+      await presenceOf().start();
+      const subscription = await subscribeLive(broker, hub, sharedPresence, log);
+      return async () => {
+        await subscription.stop();
+        hub.closeAll();
+        hub.dispose();
+        await presenceOf().stop();
+      };
+    },
+  };
+  return { definition, hub, instanceId };
+}
+
+const finalTypes: ReadonlySet<string> = new Set(finalEventTypes);
+
+/**
+ * Every instance gets every saga event and pushes it to its connections of that order. A final
+ * event that reached a connection is recorded as seen, so its user is not notified of it.
+ */
+async function subscribeLive(
+  broker: Broker,
+  hub: LiveHub,
+  presence: PresenceRegistry,
+  log: Logger,
+) {
+  return broker.subscribe(
+    { group: 'bff-live', types: liveEventTypes, mode: 'broadcast', maxInFlight: 256 },
+    async (delivery) => {
+      try {
+        const message = parseMessage(delivery.body);
+        if (message.subject !== undefined && typeof message.data === 'object' && message.data) {
+          const reached = hub.publish(message.subject, {
+            id: message.id,
+            type: message.type,
+            time: message.time,
+            data: message.data,
+          });
+          if (reached > 0 && finalTypes.has(message.type)) {
+            presence.sawLive(message.id).catch((error: unknown) => {
+              log.warn({ err: error }, 'could not record a final event as seen');
+            });
+          }
+        }
+      } catch (error) {
+        // Not ours to dead-letter: the services that consume it do. Nothing to show either.
+        log.debug({ err: error }, 'live stream skipped an invalid message');
+      }
+      await delivery.ack();
+    },
+  );
+}
+
+async function registerWebApp(app: HttpApp, webRoot: string | undefined): Promise<void> {
+  if (webRoot !== undefined && existsSync(join(webRoot, 'index.html'))) {
+    await app.register(fastifyStatic, { root: webRoot, prefix: '/', index: 'index.html' });
+    return;
+  }
+  app.get('/', { schema: { hide: true } }, () => {
+    throw httpProblem(
+      'CADS_UNAVAILABLE',
+      'The web app is not built: run `npm run build:web` (npm start does it).',
+    );
+  });
+}
+
+export { finalEventTypes };

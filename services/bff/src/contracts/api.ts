@@ -1,0 +1,89 @@
+import { Notification } from '@cads/notifications/contracts';
+import { OrderAccepted, OrderHistory, OrderView, PlaceOrderBody } from '@cads/order/contracts';
+import Type, { type Static } from 'typebox';
+
+/**
+ * HTTP contract of the BFF: the only surface the browser talks to.
+ *
+ * Every `/api` route runs in a **session**: a signed, HttpOnly cookie (`cads_session`,
+ * SameSite=Lax) that the BFF sets on the first request without a valid one, for a new guest
+ * user. The user id always comes from the session, never from anything the client sends, and
+ * a user reads and streams only their own orders: another user's order answers 404, like a
+ * missing one. Errors are `application/problem+json` with a stable `code` and a `detail` that
+ * says what to fix (400 for invalid bodies, naming the field).
+ *
+ * - `GET /api/session` → `Session` (creating a guest session when there is none).
+ * - `PUT /api/session` `{name}` → `Session`: the user's display name (the user id stays).
+ * - `DELETE /api/session` → `Session`: signs out; the browser is a new guest from now on.
+ * - `GET /api/config` → `ClientConfig`: runtime settings of the page (no rebuild to change).
+ * - `GET /api/menu` → `Menu`: restaurants and dishes with prices in cents.
+ * - `POST /api/orders` `PlaceOrderBody` → 202 `OrderAccepted`; 400 with the reason.
+ * - `GET /api/orders` → `OrderHistory` (newest first), `GET /api/orders/:id` → `OrderView`.
+ * - `GET /api/notifications` → the user's notifications, newest first.
+ * - Live progress of one order: `GET /api/orders/:id/events` (SSE) and
+ *   `GET /api/orders/:id/ws` (WebSocket); see `live.ts`.
+ */
+export const sessionCookie = 'cads_session';
+
+export const Session = Type.Object(
+  {
+    userId: Type.String(),
+    name: Type.String(),
+    /** True until the user gives a name. */
+    guest: Type.Boolean(),
+  },
+  { additionalProperties: false },
+);
+export type Session = Static<typeof Session>;
+
+export const maxNameLength = 40;
+
+export const SignInBody = Type.Object(
+  {
+    name: Type.String({
+      minLength: 1,
+      maxLength: maxNameLength,
+      pattern: '\\S',
+      description: 'Display name; any text, shown escaped.',
+    }),
+  },
+  { additionalProperties: false },
+);
+export type SignInBody = Static<typeof SignInBody>;
+
+export const liveTransports = ['sse', 'ws'] as const;
+export type LiveTransport = (typeof liveTransports)[number];
+
+export const ClientConfig = Type.Object(
+  {
+    /** Which live transport the page uses (`FRONT_CONNECTION_TYPE`); `?transport=` overrides. */
+    transport: Type.Enum(liveTransports),
+    /** After this long without a final state the page says the user may leave. */
+    slowNoticeMs: Type.Integer({ minimum: 0 }),
+    /** The BFF sends a heartbeat at least this often on every live connection. */
+    heartbeatMs: Type.Integer({ minimum: 1 }),
+  },
+  { additionalProperties: false },
+);
+export type ClientConfig = Static<typeof ClientConfig>;
+
+export const MenuDish = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  priceCents: Type.Integer({ minimum: 0 }),
+});
+export const MenuRestaurant = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  phone: Type.String(),
+  address: Type.String(),
+  dishes: Type.Array(MenuDish),
+});
+export const Menu = Type.Array(MenuRestaurant);
+export type Menu = Static<typeof Menu>;
+export type MenuRestaurant = Static<typeof MenuRestaurant>;
+
+export const NotificationInbox = Type.Array(Notification);
+export type NotificationInbox = Static<typeof NotificationInbox>;
+
+export { OrderAccepted, OrderHistory, OrderView, PlaceOrderBody };

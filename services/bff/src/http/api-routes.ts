@@ -1,0 +1,156 @@
+import { menu } from '@cads/externals/contracts';
+import { type HttpApp, httpProblem, type ProblemDetails, ProblemDetailsSchema } from '@cads/http';
+import {
+  OrderAccepted,
+  OrderHistory,
+  OrderParams,
+  OrderView,
+  PlaceOrderBody,
+} from '@cads/order/contracts';
+import { ClientConfig, Menu, NotificationInbox, Session, SignInBody } from '../contracts/api.ts';
+import type { Sessions } from '../session/sessions.ts';
+import type { Upstream } from './upstream.ts';
+
+export interface ApiRouteOptions {
+  readonly sessions: Sessions;
+  readonly upstream: Upstream;
+  readonly clientConfig: ClientConfig;
+}
+
+const Problem = ProblemDetailsSchema;
+
+/** The browser's API (see `contracts/api.ts`). Every route acts for the session's user only. */
+export function registerApiRoutes(app: HttpApp, options: ApiRouteOptions): void {
+  const { sessions, upstream, clientConfig } = options;
+  const tags = ['app'];
+
+  app.get(
+    '/api/session',
+    {
+      schema: {
+        tags,
+        summary: 'The browser’s session (a new guest if none)',
+        response: { 200: Session },
+      },
+    },
+    (request, reply) => sessions.of(request, reply),
+  );
+
+  app.put(
+    '/api/session',
+    {
+      schema: {
+        tags,
+        summary: 'Sets the user’s display name',
+        body: SignInBody,
+        response: { 200: Session, 400: Problem },
+      },
+    },
+    (request, reply) => {
+      const current = sessions.of(request, reply);
+      const session = { userId: current.userId, name: request.body.name.trim(), guest: false };
+      sessions.set(reply, session);
+      return session;
+    },
+  );
+
+  app.delete(
+    '/api/session',
+    {
+      schema: {
+        tags,
+        summary: 'Signs out: the browser becomes a new guest',
+        response: { 200: Session },
+      },
+    },
+    (_request, reply) => sessions.guest(reply),
+  );
+
+  app.get(
+    '/api/config',
+    {
+      schema: { tags, summary: 'Runtime settings of the web app', response: { 200: ClientConfig } },
+    },
+    () => clientConfig,
+  );
+
+  app.get(
+    '/api/menu',
+    {
+      schema: { tags, summary: 'Restaurants and dishes, prices in cents', response: { 200: Menu } },
+    },
+    (_request, reply) => {
+      void reply.header('cache-control', 'public, max-age=300');
+      return menu.map((restaurant) => ({ ...restaurant, dishes: [...restaurant.dishes] }));
+    },
+  );
+
+  app.post(
+    '/api/orders',
+    {
+      schema: {
+        tags,
+        summary: 'Places an order for the session’s user',
+        body: PlaceOrderBody,
+        response: { 202: OrderAccepted, 400: Problem, 503: Problem },
+      },
+    },
+    async (request, reply) => {
+      const { userId } = sessions.of(request, reply);
+      const answer = await upstream.placeOrder(userId, request.body);
+      if (answer.status === 202) return reply.code(202).send(answer.body as OrderAccepted);
+      // The order service's own refusal (e.g. an unknown dish), passed on as it is.
+      return reply
+        .code(answer.status as 400)
+        .type('application/problem+json; charset=utf-8')
+        .send(answer.body as ProblemDetails);
+    },
+  );
+
+  app.get(
+    '/api/orders',
+    {
+      schema: {
+        tags,
+        summary: 'The user’s orders, newest first',
+        response: { 200: OrderHistory, 503: Problem },
+      },
+    },
+    async (request, reply) => upstream.history(sessions.of(request, reply).userId),
+  );
+
+  app.get(
+    '/api/orders/:id',
+    {
+      schema: {
+        tags,
+        summary: 'One of the user’s orders: state and timeline',
+        params: OrderParams,
+        response: { 200: OrderView, 404: Problem, 503: Problem },
+      },
+    },
+    async (request, reply) => {
+      const { userId } = sessions.of(request, reply);
+      const order = await upstream.findOrder(userId, request.params.id);
+      if (!order) throw httpProblem('CADS_NOT_FOUND', `There is no order ${request.params.id}.`);
+      return order;
+    },
+  );
+
+  app.get(
+    '/api/notifications',
+    {
+      schema: {
+        tags,
+        summary: 'The user’s notifications, newest first',
+        response: { 200: NotificationInbox, 503: Problem },
+      },
+    },
+    async (request, reply) => upstream.notifications(sessions.of(request, reply).userId),
+  );
+
+  // Anything else under /api is a client bug: say so in JSON, not with the web app's page.
+  app.all('/api/*', { schema: { hide: true, response: { 404: Problem } } }, (request) => {
+    throw httpProblem('CADS_NOT_FOUND', `No route ${request.method} ${request.url}.`);
+  });
+}

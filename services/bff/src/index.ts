@@ -1,0 +1,3 @@
+export { bffService, liveEventTypes } from './app.ts';
+export type { BffInstance, BffOptions } from './app.ts';
+export { LiveHub } from './live/live-hub.ts';
