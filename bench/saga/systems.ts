@@ -8,7 +8,7 @@ import { createNatsBroker } from '@cads/messaging-nats';
 import { natsUrl, postgresUrl } from '@cads/testing';
 import pg from 'pg';
 import pino from 'pino';
-import { startCluster } from '../../apps/cli/src/cluster.ts';
+import { clusterPortSpan, startCluster } from '../../apps/cli/src/cluster.ts';
 import { startEmbedded } from '../../apps/cli/src/embedded.ts';
 import { type ServiceName, serviceNames } from '../../apps/cli/src/system.ts';
 import { waitReady } from './client.ts';
@@ -104,7 +104,7 @@ export async function startClusterBench(preferredPort: number): Promise<BenchSys
   const natsSubjectPrefix = `cadsbench${tag}`;
   const adminToken = randomBytes(16).toString('hex');
   const host = '127.0.0.1';
-  const basePort = await freePortRange(host, preferredPort, serviceNames.length);
+  const basePort = await freePortRange(host, preferredPort, clusterPortSpan);
   // The children inherit this process's environment.
   process.env.CADS_LOG_LEVEL = logLevel;
 
@@ -150,7 +150,7 @@ export async function startClusterBench(preferredPort: number): Promise<BenchSys
   }
   return {
     mode: 'cluster',
-    description: `a process per service on PostgreSQL (a database each) + NATS JetStream, ports ${basePort}–${basePort + serviceNames.length - 1}`,
+    description: `a process per service on PostgreSQL (a database each) + NATS JetStream, ports ${basePort}–${basePort + clusterPortSpan - 1}`,
     urls: running.urls,
     broker,
     adminToken,

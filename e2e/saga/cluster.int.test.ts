@@ -1,7 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { startCluster, type RunningCluster } from '@cads/cli/cluster';
+import { clusterPortSpan, startCluster, type RunningCluster } from '@cads/cli/cluster';
 import { serviceNames, type ServiceName } from '@cads/cli/system';
 import { waitFor } from '@cads/messaging/testing';
 import { createNatsBroker } from '@cads/messaging-nats';
@@ -11,37 +9,11 @@ import { natsSkipReason, natsUrl, postgresSkipReason, postgresUrl } from '@cads/
 import pg from 'pg';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, it } from 'vitest';
+import { freePortRange } from './free-ports.ts';
 import { noDelays, sagaClient } from './saga-client.ts';
 import { adminToken } from './system-harness.ts';
 
 const skip = (await postgresSkipReason()) ?? (await natsSkipReason());
-
-/**
- * `count` consecutive free ports on 127.0.0.1, so the cluster's fixed layout fits. They are
- * taken below the kernel's ephemeral range, where listeners on port 0 and outgoing connections
- * of other suites running meanwhile never land.
- */
-async function freePortRange(count: number): Promise<number> {
-  const free = (port: number) =>
-    new Promise<boolean>((resolve) => {
-      const server = createServer();
-      server.once('error', () => resolve(false));
-      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-    });
-  const [ephemeralLow] = (
-    await readFile('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').catch(() => '32768')
-  )
-    .trim()
-    .split(/\s+/)
-    .map(Number);
-  const ceiling = (ephemeralLow ?? 32_768) - count;
-  for (let attempt = 0; attempt < 50; attempt += 1) {
-    const base = 20_000 + Math.floor(Math.random() * (ceiling - 20_000));
-    const ports = await Promise.all(Array.from({ length: count }, (_, i) => free(base + i)));
-    if (ports.every(Boolean)) return base;
-  }
-  throw new Error('no free port range');
-}
 
 describe.skipIf(skip !== undefined)(
   `the saga in cluster mode: one process per service on PostgreSQL and JetStream${skip ? ` (skipped: ${skip})` : ''}`,
@@ -56,7 +28,7 @@ describe.skipIf(skip !== undefined)(
         natsUrl,
         adminToken,
         host: '127.0.0.1',
-        basePort: await freePortRange(serviceNames.length),
+        basePort: await freePortRange(clusterPortSpan),
         logger: pino({ level: 'silent' }),
         logLevel: process.env.CADS_TEST_LOG_LEVEL ?? 'fatal',
         databasePrefix: tag,

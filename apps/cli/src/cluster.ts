@@ -2,7 +2,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { Logger } from 'pino';
-import { serviceNames, type ServiceName } from './system.ts';
+import { randomBytes } from 'node:crypto';
+import { startBalancer } from './balancer.ts';
+import { portOffsets, serviceNames, type ServiceName } from './system.ts';
 
 export interface ClusterOptions {
   /** An admin connection to the PostgreSQL server; one database per service is created on it. */
@@ -20,13 +22,60 @@ export interface ClusterOptions {
   readonly natsStream?: string;
   /** Their subjects `<prefix>.<type>` (`CADS_NATS_SUBJECT_PREFIX`). Default `cads`. */
   readonly natsSubjectPrefix?: string;
+  /** Signs the BFF's sessions. Default: `CADS_SESSION_SECRET`, else a new one for this run. */
+  readonly sessionSecret?: string;
+  /** Processes per service (at most 3). Default `defaultInstances`. */
+  readonly instances?: Partial<Record<ServiceName, number>>;
+}
+
+export interface ClusterProcess {
+  readonly service: ServiceName;
+  /** 0-based instance number. */
+  readonly instance: number;
+  readonly url: string;
+  /** The current OS process (a new one after each restart); undefined while restarting. */
+  readonly pid: number | undefined;
+  /** When the current process was spawned (ms since the epoch). */
+  readonly startedAt: number | undefined;
+  readonly restarts: number;
 }
 
 export interface RunningCluster {
+  /**
+   * One URL per service: the first instance's, except the BFF's, which is the round-robin
+   * entry point in front of its instances (the URL to open).
+   */
   readonly urls: Readonly<Record<ServiceName, string>>;
-  /** Restarts seen so far, per service. */
+  /** Restarts seen so far, per service (all its instances). */
   readonly restarts: Readonly<Record<ServiceName, number>>;
+  /** Every supervised process. */
+  processes(): readonly ClusterProcess[];
+  /** Sends `signal` to one instance's process (fault injection); it is restarted. */
+  kill(service: ServiceName, instance: number, signal?: NodeJS.Signals): boolean;
   stop(): Promise<void>;
+}
+
+/** Default instances per service: the consumers and the BFF run twice. */
+export const defaultInstances: Readonly<Record<ServiceName, number>> = {
+  externals: 1,
+  notifications: 1,
+  order: 1,
+  restaurant: 2,
+  rider: 2,
+  payment: 2,
+  bff: 2,
+};
+
+/** Ports a cluster takes from `basePort`: a block of ten per instance number. */
+export const clusterPortSpan = 40;
+
+/**
+ * The port of one instance: instance `i` of a service at `basePort + 10·i + offset`, except
+ * the BFF's instances, at `basePort + 10·(i + 1)`, since the entry point holds `basePort`.
+ */
+export function clusterPort(basePort: number, service: ServiceName, instance: number): number {
+  if (service === 'bff') return basePort + 10 * (instance + 1);
+  return basePort + 10 * instance + portOffsets[service];
 }
 
 const main = fileURLToPath(new URL('./main.ts', import.meta.url));
@@ -60,67 +109,143 @@ export async function ensureServiceDatabase(
 
 /**
  * Runs every service as its own OS process (`cads run <service>`) on PostgreSQL (a database per
- * service) and NATS JetStream, and restarts a process that dies, as a supervisor would.
+ * service, shared by its instances) and NATS JetStream, restarts a process that dies, as a
+ * supervisor would, and serves the BFF instances behind a round-robin entry point.
  */
 export async function startCluster(options: ClusterOptions): Promise<RunningCluster> {
+  const instancesOf = (service: ServiceName) =>
+    Math.min(3, Math.max(1, options.instances?.[service] ?? defaultInstances[service]));
+  const urlOf = (service: ServiceName, instance = 0) =>
+    `http://${options.host}:${clusterPort(options.basePort, service, instance)}`;
+  const sessionSecret =
+    options.sessionSecret ??
+    process.env.CADS_SESSION_SECRET ??
+    randomBytes(32).toString('base64url');
   const urls = {} as Record<ServiceName, string>;
   const restarts = {} as Record<ServiceName, number>;
-  const children = new Map<ServiceName, ChildProcess>();
+  const supervised: Array<{
+    service: ServiceName;
+    instance: number;
+    url: string;
+    child: ChildProcess | undefined;
+    startedAt: number | undefined;
+    restarts: number;
+  }> = [];
   let stopping = false;
 
-  const launch = (service: ServiceName, env: NodeJS.ProcessEnv) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', main, 'run', service], {
+  const launch = (entry: (typeof supervised)[number], env: NodeJS.ProcessEnv) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', main, 'run', entry.service], {
       env,
       stdio: ['ignore', 'inherit', 'inherit'],
     });
-    children.set(service, child);
+    entry.child = child;
+    entry.startedAt = Date.now();
     child.once('exit', (code, signal) => {
+      entry.child = undefined;
+      entry.startedAt = undefined;
       if (stopping) return;
-      restarts[service] += 1;
+      entry.restarts += 1;
+      restarts[entry.service] += 1;
       options.logger.warn(
-        { service, code, signal, restarts: restarts[service] },
+        {
+          service: entry.service,
+          instance: entry.instance,
+          code,
+          signal,
+          restarts: entry.restarts,
+        },
         'service process died; restarting',
       );
-      setTimeout(() => launch(service, env), Math.min(5_000, 200 * restarts[service]));
+      setTimeout(
+        () => {
+          if (!stopping) launch(entry, env);
+        },
+        Math.min(5_000, 200 * entry.restarts),
+      );
     });
   };
 
-  for (const [index, service] of serviceNames.entries()) {
-    const port = options.basePort + index;
-    urls[service] = `http://${options.host}:${port}`;
+  for (const service of serviceNames) {
+    urls[service] = urlOf(service);
     restarts[service] = 0;
     const databaseUrl = await ensureServiceDatabase(
       options.postgresUrl,
       service,
       options.databasePrefix,
     );
-    launch(service, {
-      ...process.env,
-      CADS_DATABASE_URL: databaseUrl,
-      CADS_BROKER_URL: options.natsUrl,
-      CADS_EXTERNALS_URL: `http://${options.host}:${options.basePort}`,
-      CADS_ADMIN_TOKEN: options.adminToken,
-      CADS_HOST: options.host,
-      CADS_PORT: String(port),
-      ...(options.logLevel ? { CADS_LOG_LEVEL: options.logLevel } : {}),
-      ...(options.natsStream ? { CADS_NATS_STREAM: options.natsStream } : {}),
-      ...(options.natsSubjectPrefix ? { CADS_NATS_SUBJECT_PREFIX: options.natsSubjectPrefix } : {}),
-    });
+    for (let instance = 0; instance < instancesOf(service); instance++) {
+      const port = clusterPort(options.basePort, service, instance);
+      const entry = {
+        service,
+        instance,
+        url: urlOf(service, instance),
+        child: undefined,
+        startedAt: undefined,
+        restarts: 0,
+      };
+      supervised.push(entry);
+      launch(entry, {
+        ...process.env,
+        CADS_DATABASE_URL: databaseUrl,
+        CADS_BROKER_URL: options.natsUrl,
+        CADS_EXTERNALS_URL: urlOf('externals'),
+        CADS_ORDER_URL: urlOf('order'),
+        CADS_NOTIFICATIONS_URL: urlOf('notifications'),
+        CADS_SESSION_SECRET: sessionSecret,
+        CADS_ADMIN_TOKEN: options.adminToken,
+        CADS_HOST: options.host,
+        CADS_PORT: String(port),
+        // A dozen processes share the server's connections (100 by default).
+        CADS_DATABASE_POOL: process.env.CADS_DATABASE_POOL ?? '5',
+        ...(options.logLevel ? { CADS_LOG_LEVEL: options.logLevel } : {}),
+        ...(options.natsStream ? { CADS_NATS_STREAM: options.natsStream } : {}),
+        ...(options.natsSubjectPrefix
+          ? { CADS_NATS_SUBJECT_PREFIX: options.natsSubjectPrefix }
+          : {}),
+      });
+    }
   }
+  const entry = await startBalancer({
+    host: options.host,
+    port: options.basePort,
+    backends: supervised
+      .filter((process) => process.service === 'bff')
+      .map((process) => new URL(process.url).host),
+  });
+  urls.bff = entry.url;
 
   return {
     urls,
     restarts,
+    processes: () =>
+      supervised.map(({ service, instance, url, child, startedAt, restarts: count }) => ({
+        service,
+        instance,
+        url,
+        pid: child?.pid,
+        startedAt,
+        restarts: count,
+      })),
+    kill(service, instance, signal = 'SIGKILL') {
+      const target = supervised.find((p) => p.service === service && p.instance === instance);
+      return target?.child?.kill(signal) ?? false;
+    },
     async stop() {
       stopping = true;
-      await Promise.all(
-        [...children.values()].map(async (child) => {
-          if (child.exitCode !== null || child.signalCode !== null) return;
-          const exited = new Promise((resolve) => child.once('exit', resolve));
-          child.kill('SIGTERM');
-          await exited;
-        }),
-      );
+      await entry.close();
+      // The BFFs and the services that call others stop first, externals last.
+      for (const service of [...serviceNames].reverse()) {
+        await Promise.all(
+          supervised
+            .filter((process) => process.service === service)
+            .map(async ({ child }) => {
+              if (!child || child.exitCode !== null || child.signalCode !== null) return;
+              const exited = new Promise((resolve) => child.once('exit', resolve));
+              child.kill('SIGTERM');
+              await exited;
+            }),
+        );
+      }
     },
   };
 }

@@ -6,8 +6,11 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { buildApiDocuments, writeApiDocuments } from './api-docs.ts';
 import { startCluster } from './cluster.ts';
+import { processIo } from './command-io.ts';
 import { runService } from './distributed.ts';
+import { runDlq } from './dlq.ts';
 import { startEmbedded } from './embedded.ts';
+import { runReconcile } from './reconcile-command.ts';
 import { isServiceName, serviceNames } from './system.ts';
 
 const usage = `Usage: cads <command> [options]
@@ -19,19 +22,40 @@ Commands:
                        CADS_DATABASE_URL  its PostgreSQL database (required)
                        CADS_BROKER_URL    nats://… (JetStream) or postgres://… (event log) (required)
                        CADS_EXTERNALS_URL where the external systems answer (restaurant, rider, payment)
+                       CADS_ORDER_URL, CADS_NOTIFICATIONS_URL  what the bff calls
+                       CADS_SESSION_SECRET  signs the bff's session cookies (≥ 32 characters;
+                                          every bff instance of a deployment shares it)
+                       CADS_WEB_ROOT      the built web app the bff serves (default apps/web/dist)
+                       CADS_DATABASE_POOL connections to its database at most (default 10)
   docs               write docs/asyncapi.json and docs/openapi/<service>.json from the code
-  cluster            every service as its own process on PostgreSQL (a database per service)
-                     and NATS JetStream, restarted when it dies:
+  cluster            every service as its own processes on PostgreSQL (a database per
+                     service) and NATS JetStream, restarted when they die: two instances of
+                     restaurant, rider, payment and bff, the bffs behind a round-robin entry
+                     point on --port (the others from --port + 1):
                        CADS_POSTGRES_URL  admin connection (default postgres://postgres@127.0.0.1:5432/postgres)
                        CADS_NATS_URL      default nats://127.0.0.1:4222
                        CADS_DATABASE_PREFIX      databases <prefix>_<service> (default cads)
                        CADS_NATS_STREAM          stream (default CADS; also read by run)
                        CADS_NATS_SUBJECT_PREFIX  subjects <prefix>.<type> (default cads; also read by run)
+  dlq list|show|redrive|discard <service> …
+                     a service's dead letters: list them, show one in full (body, error,
+                     stack), have the running service handle them again, or delete one
+                     (cads dlq --help)
+  reconcile          checks every service's records, the externals' ledger, reservations and
+                     assignments, notifications and the bff's decisions against each other and
+                     the saga's outcomes; exit 1 when anything disagrees (cads reconcile --help)
+                     dlq and reconcile find the databases with --database-url (one service),
+                     --postgres-url/--prefix (cluster) or --data (embedded; not while
+                     \`npm start\` runs on it: PGlite is single-process)
 
 Services: ${serviceNames.join(', ')}
 
+The web app's live transport is $CADS_FRONT_CONNECTION_TYPE (or the seed's
+$FRONT_CONNECTION_TYPE): sse (default) or ws.
+
 Options:
-  --port <n>         first port; services take the next ones in the order above
+  --port <n>         first port: the bff (web app) takes it, the other services the next
+                     ones in the order above
                      (default: $CADS_PORT or 3000; 0 picks free ports, start only)
   --host <addr>      listen address (default: $CADS_HOST or 127.0.0.1)
   --data <dir>       data directory of \`start\` (default: $CADS_DATA_DIR or .cads/data)
@@ -54,6 +78,9 @@ async function untilSignal(): Promise<void> {
 }
 
 async function main(argv: string[]): Promise<number> {
+  // Operator commands parse their own options.
+  if (argv[0] === 'dlq') return runDlq(argv.slice(1), processIo());
+  if (argv[0] === 'reconcile') return runReconcile(argv.slice(1), processIo());
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -74,19 +101,30 @@ async function main(argv: string[]): Promise<number> {
     return fail('--port must be an integer from 0 to 65535');
   const host = values.host ?? process.env.CADS_HOST ?? '127.0.0.1';
   const logger = pino({ level: process.env.CADS_LOG_LEVEL ?? 'info' });
+  const transport = process.env.CADS_FRONT_CONNECTION_TYPE ?? process.env.FRONT_CONNECTION_TYPE;
+  if (transport !== undefined && transport !== 'sse' && transport !== 'ws')
+    return fail(`FRONT_CONNECTION_TYPE must be sse or ws, got ${JSON.stringify(transport)}`);
   const generatedToken = process.env.CADS_ADMIN_TOKEN ? undefined : randomBytes(16).toString('hex');
   const adminToken = process.env.CADS_ADMIN_TOKEN ?? generatedToken ?? '';
 
   if (command === 'start') {
     const dataDir = resolve(values.data ?? process.env.CADS_DATA_DIR ?? '.cads/data');
     logger.info({ dataDir }, 'opening the embedded database (the first start initialises it)');
-    const system = await startEmbedded({ dataDir, logger, adminToken, host, basePort: port });
+    const system = await startEmbedded({
+      dataDir,
+      logger,
+      adminToken,
+      host,
+      basePort: port,
+      ...(transport ? { transport } : {}),
+      ...(process.env.CADS_SESSION_SECRET
+        ? { sessionSecret: process.env.CADS_SESSION_SECRET }
+        : {}),
+    });
     const lines = serviceNames.map((name) => `  ${name.padEnd(14)} ${system.urls[name]}`);
     process.stdout.write(
       `\nCADS is running (embedded, data in ${dataDir}):\n${lines.join('\n')}\n\n` +
-        `Place an order:\n  curl -X POST ${system.urls.order}/api/orders -H 'content-type: application/json' -H 'x-user-id: demo' \\\n` +
-        `    -d '{"restaurantId":"48hbfe4","cart":[{"itemId":"p01","amount":3},{"itemId":"p02","amount":2}]}'\n` +
-        `then follow it: curl ${system.urls.order}/api/orders/<orderId>\n` +
+        `Open ${system.urls.bff}/ and place an order.\n` +
         (generatedToken ? `Admin token of this run (externals config): ${generatedToken}\n` : '') +
         '\n',
     );
@@ -102,12 +140,26 @@ async function main(argv: string[]): Promise<number> {
     const databaseUrl = process.env.CADS_DATABASE_URL;
     const brokerUrl = process.env.CADS_BROKER_URL;
     if (!databaseUrl || !brokerUrl) return fail('run needs CADS_DATABASE_URL and CADS_BROKER_URL');
+    const databasePool = Number(process.env.CADS_DATABASE_POOL ?? 10);
+    if (!Number.isInteger(databasePool) || databasePool < 1)
+      return fail('CADS_DATABASE_POOL must be a positive integer');
+    const sessionSecret = process.env.CADS_SESSION_SECRET ?? '';
+    if (argument === 'bff' && sessionSecret.length < 32)
+      return fail('the bff needs CADS_SESSION_SECRET (at least 32 characters)');
     const running = await runService({
       service: argument,
       databaseUrl,
       brokerUrl,
-      externalsUrl: process.env.CADS_EXTERNALS_URL ?? 'http://127.0.0.1:3000',
-      adminToken,
+      databasePool,
+      settings: {
+        externalsUrl: process.env.CADS_EXTERNALS_URL ?? 'http://127.0.0.1:3001',
+        orderUrl: process.env.CADS_ORDER_URL ?? 'http://127.0.0.1:3003',
+        notificationsUrl: process.env.CADS_NOTIFICATIONS_URL ?? 'http://127.0.0.1:3002',
+        adminToken,
+        sessionSecret,
+        ...(transport ? { transport } : {}),
+        ...(process.env.CADS_WEB_ROOT ? { webRoot: process.env.CADS_WEB_ROOT } : {}),
+      },
       host,
       port,
       logger: logger.child({ pid: process.pid }),
@@ -138,9 +190,13 @@ async function main(argv: string[]): Promise<number> {
       logger,
       databasePrefix: process.env.CADS_DATABASE_PREFIX,
     });
-    const lines = serviceNames.map((name) => `  ${name.padEnd(14)} ${cluster.urls[name]}`);
+    const lines = cluster
+      .processes()
+      .map(({ service, instance, url }) => `  ${`${service}#${instance + 1}`.padEnd(16)} ${url}`);
     process.stdout.write(
-      `\nCADS cluster: one process per service on PostgreSQL and NATS JetStream\n${lines.join('\n')}\n` +
+      `\nCADS cluster: every service as its own processes on PostgreSQL and NATS JetStream\n` +
+        `${lines.join('\n')}\n  ${'entry (bff)'.padEnd(16)} ${cluster.urls.bff} (round robin)\n\n` +
+        `Open ${cluster.urls.bff}/ and place an order.\n` +
         (generatedToken ? `Admin token of this run (externals config): ${generatedToken}\n` : '') +
         '\n',
     );
