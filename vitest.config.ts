@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['{packages,services,apps,e2e}/**/*.test.ts'],
+    include: ['{packages,services,apps,e2e,deploy}/**/*.test.ts'],
     exclude: ['**/node_modules/**', '**/*.e2e.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
