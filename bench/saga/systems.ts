@@ -8,7 +8,7 @@ import { createNatsBroker } from '@cads/messaging-nats';
 import { natsUrl, postgresUrl } from '@cads/testing';
 import pg from 'pg';
 import pino from 'pino';
-import { clusterPortSpan, startCluster } from '../../apps/cli/src/cluster.ts';
+import { clusterPortSpan, type RunningCluster, startCluster } from '../../apps/cli/src/cluster.ts';
 import { startEmbedded } from '../../apps/cli/src/embedded.ts';
 import { type ServiceName, serviceNames } from '../../apps/cli/src/system.ts';
 import { waitReady } from './client.ts';
@@ -23,6 +23,8 @@ export interface BenchSystem {
   readonly adminToken: string;
   /** Anything worth telling after the run (restarts of cluster processes). */
   readonly notes: () => string[];
+  /** Cluster mode: the supervisor (its processes, fault injection). */
+  readonly cluster?: RunningCluster;
   dispose(): Promise<void>;
 }
 
@@ -95,7 +97,10 @@ async function dropDatabases(adminUrl: string, names: readonly string[]): Promis
  * subjects `cadsbench<tag>.*`), so a real `cads_*` deployment on the same servers is never
  * touched. Everything created is deleted by `dispose`.
  */
-export async function startClusterBench(preferredPort: number): Promise<BenchSystem> {
+export async function startClusterBench(
+  preferredPort: number,
+  instances?: Partial<Record<ServiceName, number>>,
+): Promise<BenchSystem> {
   const adminUrl = process.env.CADS_POSTGRES_URL ?? postgresUrl;
   const servers = process.env.CADS_NATS_URL ?? natsUrl;
   const tag = randomUUID().replaceAll('-', '').slice(0, 8);
@@ -135,6 +140,7 @@ export async function startClusterBench(preferredPort: number): Promise<BenchSys
       databasePrefix,
       natsStream,
       natsSubjectPrefix,
+      ...(instances ? { instances } : {}),
     });
   } catch (error) {
     await cleanUp();
@@ -150,7 +156,16 @@ export async function startClusterBench(preferredPort: number): Promise<BenchSys
   }
   return {
     mode: 'cluster',
-    description: `a process per service on PostgreSQL (a database each) + NATS JetStream, ports ${basePort}–${basePort + clusterPortSpan - 1}`,
+    description: `a process per service instance (${running
+      .processes()
+      .filter((p) => p.instance === 0)
+      .map(
+        (p) => `${p.service} ×${running.processes().filter((q) => q.service === p.service).length}`,
+      )
+      .join(
+        ', ',
+      )}) on PostgreSQL (a database each) + NATS JetStream, ports ${basePort}–${basePort + clusterPortSpan - 1}`,
+    cluster: running,
     urls: running.urls,
     broker,
     adminToken,
