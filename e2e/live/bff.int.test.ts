@@ -23,7 +23,7 @@ const slowSteps = (ms: number) =>
     ]),
   );
 
-describe(`the BFF (${preferred.name})`, () => {
+describe(`the BFF (${preferred.name})`, { timeout: 90_000 }, () => {
   let sut: SystemUnderTest;
   let second: Service;
   let secondUrl: string;

@@ -16,6 +16,15 @@ const preferred = variants.findLast((candidate) => !candidate.skip) ?? variants[
 
 type Outcome = (typeof seedOutcomes)[number];
 
+/**
+ * `expect.poll` with a deadline that suits a busy 2-core machine running other suites: a page
+ * condition is awaited, never slept for.
+ */
+const poll = <T>(
+  read: () => T | Promise<T>,
+  options: { timeout?: number; message?: string } = {},
+) => expect.poll(read, { timeout: 15_000, interval: 100, ...options });
+
 /** What the page shows for each seed outcome: each step's state, the failed step's reason. */
 const expectedSteps: Record<Outcome['name'], Record<string, string>> = {
   'all accept': { order: 'done', restaurant: 'done', rider: 'done', payment: 'done' },
@@ -44,250 +53,246 @@ const stepDelays = (ms: number) =>
     ]),
   );
 
-describe.skipIf(chromiumMissing)(`the web app in Chromium (${preferred.name})`, () => {
-  let sut: SystemUnderTest;
-  let browser: Browser;
-  let wsBff: Service;
-  /** The BFF of the system (SSE) and a second instance configured for WebSocket. */
-  const origins = { sse: '', ws: '' };
-  let client: ReturnType<typeof sagaClient>;
-  const problems: string[] = [];
+describe.skipIf(chromiumMissing)(
+  `the web app in Chromium (${preferred.name})`,
+  { timeout: 90_000 },
+  () => {
+    let sut: SystemUnderTest;
+    let browser: Browser;
+    let wsBff: Service;
+    /** The BFF of the system (SSE) and a second instance configured for WebSocket. */
+    const origins = { sse: '', ws: '' };
+    let client: ReturnType<typeof sagaClient>;
+    const problems: string[] = [];
 
-  beforeAll(async () => {
-    sut = await preferred.start();
-    client = sagaClient(sut.system);
-    await client.configure(noDelays);
-    wsBff = await createService(
-      bffService({
-        orderUrl: sut.system.urls.order,
-        notificationsUrl: sut.system.urls.notifications,
-        sessionSecret,
-        transport: 'ws',
-        webRoot: defaultWebRoot,
-      }).definition,
-      {
-        db: sut.system.databases.bff,
-        broker: sut.system.broker,
-        logger: pino({ level: 'silent' }),
-      },
-    );
-    await wsBff.start();
-    origins.sse = sut.system.urls.bff;
-    origins.ws = await wsBff.app.listen({ host: '127.0.0.1', port: 0 });
-    browser = await launchChromium();
-  }, 120_000);
+    beforeAll(async () => {
+      sut = await preferred.start();
+      client = sagaClient(sut.system);
+      await client.configure(noDelays);
+      wsBff = await createService(
+        bffService({
+          orderUrl: sut.system.urls.order,
+          notificationsUrl: sut.system.urls.notifications,
+          sessionSecret,
+          transport: 'ws',
+          webRoot: defaultWebRoot,
+        }).definition,
+        {
+          db: sut.system.databases.bff,
+          broker: sut.system.broker,
+          logger: pino({ level: 'silent' }),
+        },
+      );
+      await wsBff.start();
+      origins.sse = sut.system.urls.bff;
+      origins.ws = await wsBff.app.listen({ host: '127.0.0.1', port: 0 });
+      browser = await launchChromium();
+    }, 120_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await wsBff?.stop();
-    await sut?.dispose();
-    expect(problems).toEqual([]);
-  });
+    afterAll(async () => {
+      await browser?.close();
+      await wsBff?.stop();
+      await sut?.dispose();
+      expect(problems).toEqual([]);
+    });
 
-  /** A new visitor (own cookies) on one BFF instance, and their user id. */
-  async function visitor(
-    transport: 'sse' | 'ws',
-  ): Promise<{ context: BrowserContext; page: Page; userId: string }> {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-    const page = await context.newPage();
-    problems.push(...guardPage(page, origins[transport]));
-    await page.goto(`${origins[transport]}/`);
-    await expect.poll(() => page.getByTestId('restaurant-48hbfe4').count()).toBe(1);
-    const session = (await (
-      await page.request.get(`${origins[transport]}/api/session`)
-    ).json()) as {
-      userId: string;
-    };
-    return { context, page, userId: session.userId };
-  }
+    /** A new visitor (own cookies) on one BFF instance, and their user id. */
+    async function visitor(
+      transport: 'sse' | 'ws',
+    ): Promise<{ context: BrowserContext; page: Page; userId: string }> {
+      const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+      const page = await context.newPage();
+      problems.push(...guardPage(page, origins[transport]));
+      await page.goto(`${origins[transport]}/`);
+      await poll(() => page.getByTestId('restaurant-48hbfe4').count()).toBe(1);
+      const session = (await (
+        await page.request.get(`${origins[transport]}/api/session`)
+      ).json()) as {
+        userId: string;
+      };
+      return { context, page, userId: session.userId };
+    }
 
-  /** The seed's order through the page: Pizzeria, 3 × p01 (typed) + 2 × p02 (clicked). */
-  async function placeSeedOrder(page: Page): Promise<string> {
-    await page.getByTestId('restaurant-48hbfe4').click();
-    await page.getByTestId('qty-p01').fill('3');
-    await page.getByTestId('inc-p02').click();
-    await page.getByTestId('inc-p02').click();
-    await expect.poll(() => page.getByTestId('order-total').textContent()).toMatch(/52[.,]30/);
-    await page.getByTestId('place-order').click();
-    const view = page.getByTestId('order-view');
-    await view.waitFor();
-    const orderId = await view.getAttribute('data-order-id');
-    if (!orderId) throw new Error('the order view names no order');
-    return orderId;
-  }
+    /** The seed's order through the page: Pizzeria, 3 × p01 (typed) + 2 × p02 (clicked). */
+    async function placeSeedOrder(page: Page): Promise<string> {
+      await page.getByTestId('restaurant-48hbfe4').click();
+      await page.getByTestId('qty-p01').fill('3');
+      await page.getByTestId('inc-p02').click();
+      await page.getByTestId('inc-p02').click();
+      await poll(() => page.getByTestId('order-total').textContent()).toMatch(/52[.,]30/);
+      await page.getByTestId('place-order').click();
+      const view = page.getByTestId('order-view');
+      await view.waitFor();
+      const orderId = await view.getAttribute('data-order-id');
+      if (!orderId) throw new Error('the order view names no order');
+      return orderId;
+    }
 
-  async function expectSteps(page: Page, outcome: Outcome): Promise<void> {
-    for (const [step, state] of Object.entries(expectedSteps[outcome.name])) {
-      await expect
-        .poll(() => page.getByTestId(`step-${step}`).getAttribute('data-state'), {
+    async function expectSteps(page: Page, outcome: Outcome): Promise<void> {
+      for (const [step, state] of Object.entries(expectedSteps[outcome.name])) {
+        await poll(() => page.getByTestId(`step-${step}`).getAttribute('data-state'), {
           timeout: 20_000,
           message: `step ${step}`,
-        })
-        .toBe(state);
-    }
-    const failed = rejectedStep(outcome);
-    if (failed && 'reason' in outcome) {
-      await expect
-        .poll(() => page.getByTestId(`step-${failed}-reason`).textContent())
-        .toContain(outcome.reason);
-    }
-  }
-
-  /** Waits until the BFF decided about the order's final event; whether it notified. */
-  async function finalEventDecided(orderId: string): Promise<boolean> {
-    return waitFor(
-      `the final event of ${orderId} decided`,
-      async () => {
-        const { rows } = await sut.system.databases.bff.query<{ notified: boolean }>(
-          'select notified from bff_final_events where order_id = $1',
-          [orderId],
+        }).toBe(state);
+      }
+      const failed = rejectedStep(outcome);
+      if (failed && 'reason' in outcome) {
+        await poll(() => page.getByTestId(`step-${failed}-reason`).textContent()).toContain(
+          outcome.reason,
         );
-        return rows[0] && { notified: rows[0].notified };
-      },
-      { timeoutMs: 20_000 },
-    ).then((decision) => decision.notified);
-  }
+      }
+    }
 
-  for (const transport of ['sse', 'ws'] as const) {
-    for (const outcome of seedOutcomes) {
-      it(`${outcome.name}, user watching over ${transport}: live steps, no notification`, async () => {
+    /** Waits until the BFF decided about the order's final event; whether it notified. */
+    async function finalEventDecided(orderId: string): Promise<boolean> {
+      return waitFor(
+        `the final event of ${orderId} decided`,
+        async () => {
+          const { rows } = await sut.system.databases.bff.query<{ notified: boolean }>(
+            'select notified from bff_final_events where order_id = $1',
+            [orderId],
+          );
+          return rows[0] && { notified: rows[0].notified };
+        },
+        { timeoutMs: 20_000 },
+      ).then((decision) => decision.notified);
+    }
+
+    for (const transport of ['sse', 'ws'] as const) {
+      for (const outcome of seedOutcomes) {
+        it(`${outcome.name}, user watching over ${transport}: live steps, no notification`, async () => {
+          const { context, page, userId } = await visitor(transport);
+          await client.configure({ ...stepDelays(150), ...outcome.config }, `user:${userId}`);
+          const orderId = await placeSeedOrder(page);
+          await poll(() => page.getByTestId('live-status').getAttribute('data-transport')).toBe(
+            transport,
+          );
+          await expectSteps(page, outcome);
+          await poll(() => page.getByTestId('order-status').getAttribute('data-final')).toBe(
+            'true',
+          );
+          if (outcome.name === 'all accept') {
+            await poll(() => page.getByTestId('receipt-id').textContent()).not.toBe('');
+            await poll(() => page.getByTestId('rider-name').textContent()).not.toBe('');
+            await poll(() => page.getByTestId('restaurant-phone').textContent()).toContain('+34');
+            if (transport === 'sse') await screenshot(page, 'order-completed');
+          } else if (transport === 'sse') {
+            await screenshot(page, `order-${rejectedStep(outcome)}-rejected`);
+          }
+          await client.settles(orderId, outcome.states);
+          await finalEventDecided(orderId);
+          const inbox = (await (
+            await page.request.get(`${origins[transport]}/api/notifications`)
+          ).json()) as unknown[];
+          expect(inbox).toEqual([]);
+          await context.close();
+        });
+      }
+    }
+
+    for (const [index, outcome] of seedOutcomes.entries()) {
+      const transport = index % 2 === 0 ? 'sse' : 'ws';
+      it(`${outcome.name}, user leaves (${transport}): exactly one ${notificationKind(outcome)} notification`, async () => {
         const { context, page, userId } = await visitor(transport);
-        await client.configure({ ...stepDelays(150), ...outcome.config }, `user:${userId}`);
+        await client.configure({ ...stepDelays(700), ...outcome.config }, `user:${userId}`);
         const orderId = await placeSeedOrder(page);
-        await expect
-          .poll(() => page.getByTestId('live-status').getAttribute('data-transport'))
-          .toBe(transport);
-        await expectSteps(page, outcome);
-        await expect
-          .poll(() => page.getByTestId('order-status').getAttribute('data-final'))
-          .toBe('true');
-        if (outcome.name === 'all accept') {
-          await expect.poll(() => page.getByTestId('receipt-id').textContent()).not.toBe('');
-          await expect.poll(() => page.getByTestId('rider-name').textContent()).not.toBe('');
-          await expect
-            .poll(() => page.getByTestId('restaurant-phone').textContent())
-            .toContain('+34');
-          if (transport === 'sse') await screenshot(page, 'order-completed');
-        } else if (transport === 'sse') {
-          await screenshot(page, `order-${rejectedStep(outcome)}-rejected`);
-        }
+        await page.close();
         await client.settles(orderId, outcome.states);
-        await finalEventDecided(orderId);
-        const inbox = (await (
-          await page.request.get(`${origins[transport]}/api/notifications`)
-        ).json()) as unknown[];
-        expect(inbox).toEqual([]);
+        expect(await finalEventDecided(orderId)).toBe(true);
+
+        // Back later: the inbox holds one notification of the right kind for that order.
+        const back = await context.newPage();
+        problems.push(...guardPage(back, origins[transport]));
+        await back.goto(`${origins[transport]}/`);
+        await poll(() => back.getByTestId('notifications-badge').textContent()).toBe('1');
+        await back.getByTestId('nav-notifications').click();
+        const items = back.getByTestId('notification-item');
+        await poll(() => items.count()).toBe(1);
+        expect(await items.first().getAttribute('data-kind')).toBe(notificationKind(outcome));
+        expect(await items.first().getAttribute('data-order-id')).toBe(orderId);
+        if (index === 0) await screenshot(back, 'notifications');
         await context.close();
       });
     }
-  }
 
-  for (const [index, outcome] of seedOutcomes.entries()) {
-    const transport = index % 2 === 0 ? 'sse' : 'ws';
-    it(`${outcome.name}, user leaves (${transport}): exactly one ${notificationKind(outcome)} notification`, async () => {
-      const { context, page, userId } = await visitor(transport);
-      await client.configure({ ...stepDelays(700), ...outcome.config }, `user:${userId}`);
+    it('a reload mid-saga shows the right state and keeps going', async () => {
+      const { context, page, userId } = await visitor('sse');
+      await client.configure(stepDelays(900), `user:${userId}`);
       const orderId = await placeSeedOrder(page);
-      await page.close();
-      await client.settles(orderId, outcome.states);
-      expect(await finalEventDecided(orderId)).toBe(true);
-
-      // Back later: the inbox holds one notification of the right kind for that order.
-      const back = await context.newPage();
-      problems.push(...guardPage(back, origins[transport]));
-      await back.goto(`${origins[transport]}/`);
-      await expect.poll(() => back.getByTestId('notifications-badge').textContent()).toBe('1');
-      await back.getByTestId('nav-notifications').click();
-      const items = back.getByTestId('notification-item');
-      await expect.poll(() => items.count()).toBe(1);
-      expect(await items.first().getAttribute('data-kind')).toBe(notificationKind(outcome));
-      expect(await items.first().getAttribute('data-order-id')).toBe(orderId);
-      if (index === 0) await screenshot(back, 'notifications');
+      await poll(() => page.getByTestId('step-restaurant').getAttribute('data-state'), {
+        timeout: 10_000,
+      }).toBe('done');
+      await page.reload();
+      await page.getByTestId('order-view').waitFor();
+      expect(await page.getByTestId('order-view').getAttribute('data-order-id')).toBe(orderId);
+      expect(await page.getByTestId('step-restaurant').getAttribute('data-state')).toBe('done');
+      await expectSteps(page, seedOutcomes[0]);
+      await client.settles(orderId, seedOutcomes[0].states);
       await context.close();
     });
-  }
 
-  it('a reload mid-saga shows the right state and keeps going', async () => {
-    const { context, page, userId } = await visitor('sse');
-    await client.configure(stepDelays(900), `user:${userId}`);
-    const orderId = await placeSeedOrder(page);
-    await expect
-      .poll(() => page.getByTestId('step-restaurant').getAttribute('data-state'), {
-        timeout: 10_000,
-      })
-      .toBe('done');
-    await page.reload();
-    await page.getByTestId('order-view').waitFor();
-    expect(await page.getByTestId('order-view').getAttribute('data-order-id')).toBe(orderId);
-    expect(await page.getByTestId('step-restaurant').getAttribute('data-state')).toBe('done');
-    await expectSteps(page, seedOutcomes[0]);
-    await client.settles(orderId, seedOutcomes[0].states);
-    await context.close();
-  });
-
-  it('says when it is taking a while, and keeps the history', async () => {
-    const { context, page, userId } = await visitor('sse');
-    await client.configure(stepDelays(2_500), `user:${userId}`);
-    const orderId = await placeSeedOrder(page);
-    await page.getByTestId('slow-notice').waitFor({ timeout: 10_000 });
-    await screenshot(page, 'order-in-progress');
-    await client.settles(orderId, seedOutcomes[0].states, 30_000);
-    await page.getByTestId('nav-history').click();
-    await page.getByTestId(`history-item-${orderId}`).waitFor();
-    await screenshot(page, 'history');
-    await context.close();
-  });
-
-  it('another user cannot see an order, and errors are shown, not swallowed', async () => {
-    const owner = await visitor('sse');
-    await client.configure(noDelays, `user:${owner.userId}`);
-    const orderId = await placeSeedOrder(owner.page);
-    await screenshot(owner.page, 'menu-and-order');
-
-    const stranger = await visitor('ws');
-    await stranger.page.goto(`${origins.ws}/#/orders/${orderId}`);
-    await stranger.page.getByTestId('order-not-found').waitFor();
-    await expect.poll(() => stranger.page.getByTestId('order-view').count()).toBe(0);
-
-    // The network fails while placing an order: a clear message, the cart kept.
-    await stranger.page.goto(`${origins.ws}/`);
-    await stranger.page.route('**/api/orders', (route) => route.abort('connectionfailed'));
-    await stranger.page.getByTestId('restaurant-48hbfe4').click();
-    await stranger.page.getByTestId('qty-p01').fill('2');
-    await stranger.page.getByTestId('place-order').click();
-    await stranger.page.getByTestId('order-error').waitFor();
-    expect(await stranger.page.getByTestId('qty-p01').inputValue()).toBe('2');
-    await stranger.page.unroute('**/api/orders');
-
-    // The server refuses an order (here: more than it accepts of a dish): its reason is shown.
-    await stranger.page.getByTestId('qty-p01').fill('50');
-    await stranger.page.getByTestId('restaurant-48hbfe4').click();
-    await stranger.page.route('**/api/orders', (route) =>
-      route.continue({
-        postData: JSON.stringify({
-          restaurantId: '48hbfe4',
-          cart: [{ itemId: 'p01', amount: 51 }],
-        }),
-      }),
-    );
-    await stranger.page.getByTestId('place-order').click();
-    await expect
-      .poll(() => stranger.page.getByTestId('order-error').textContent())
-      .toMatch(/amount/);
-    await owner.context.close();
-    await stranger.context.close();
-  });
-
-  it('looks right on a phone', async () => {
-    const context = await browser.newContext({
-      viewport: { width: 390, height: 844 },
-      isMobile: true,
+    it('says when it is taking a while, and keeps the history', async () => {
+      const { context, page, userId } = await visitor('sse');
+      await client.configure(stepDelays(2_500), `user:${userId}`);
+      const orderId = await placeSeedOrder(page);
+      await page.getByTestId('slow-notice').waitFor({ timeout: 10_000 });
+      await screenshot(page, 'order-in-progress');
+      await client.settles(orderId, seedOutcomes[0].states, 30_000);
+      await page.getByTestId('nav-history').click();
+      await page.getByTestId(`history-item-${orderId}`).waitFor();
+      await screenshot(page, 'history');
+      await context.close();
     });
-    const page = await context.newPage();
-    problems.push(...guardPage(page, origins.sse));
-    await page.goto(`${origins.sse}/`);
-    await page.getByTestId('restaurant-48hbfe4').click();
-    await screenshot(page, 'menu-phone');
-    await context.close();
-  });
-});
+
+    it('another user cannot see an order, and errors are shown, not swallowed', async () => {
+      const owner = await visitor('sse');
+      await client.configure(noDelays, `user:${owner.userId}`);
+      const orderId = await placeSeedOrder(owner.page);
+      await screenshot(owner.page, 'menu-and-order');
+
+      const stranger = await visitor('ws');
+      await stranger.page.goto(`${origins.ws}/#/orders/${orderId}`);
+      await stranger.page.getByTestId('order-not-found').waitFor();
+      await poll(() => stranger.page.getByTestId('order-view').count()).toBe(0);
+
+      // The network fails while placing an order: a clear message, the cart kept.
+      await stranger.page.goto(`${origins.ws}/`);
+      await stranger.page.route('**/api/orders', (route) => route.abort('connectionfailed'));
+      await stranger.page.getByTestId('restaurant-48hbfe4').click();
+      await stranger.page.getByTestId('qty-p01').fill('2');
+      await stranger.page.getByTestId('place-order').click();
+      await stranger.page.getByTestId('order-error').waitFor();
+      expect(await stranger.page.getByTestId('qty-p01').inputValue()).toBe('2');
+      await stranger.page.unroute('**/api/orders');
+
+      // The server refuses an order (here: more than it accepts of a dish): its reason is shown.
+      await stranger.page.getByTestId('qty-p01').fill('50');
+      await stranger.page.getByTestId('restaurant-48hbfe4').click();
+      await stranger.page.route('**/api/orders', (route) =>
+        route.continue({
+          postData: JSON.stringify({
+            restaurantId: '48hbfe4',
+            cart: [{ itemId: 'p01', amount: 51 }],
+          }),
+        }),
+      );
+      await stranger.page.getByTestId('place-order').click();
+      await poll(() => stranger.page.getByTestId('order-error').textContent()).toMatch(/amount/);
+      await owner.context.close();
+      await stranger.context.close();
+    });
+
+    it('looks right on a phone', async () => {
+      const context = await browser.newContext({
+        viewport: { width: 390, height: 844 },
+        isMobile: true,
+      });
+      const page = await context.newPage();
+      problems.push(...guardPage(page, origins.sse));
+      await page.goto(`${origins.sse}/`);
+      await page.getByTestId('restaurant-48hbfe4').click();
+      await screenshot(page, 'menu-phone');
+      await context.close();
+    });
+  },
+);
