@@ -12,6 +12,8 @@ export interface Heartbeat<T> {
   add(member: T): void;
   delete(member: T): void;
   readonly size: number;
+  /** The members, in the order they were added. */
+  members(): IterableIterator<T>;
 }
 
 /**
@@ -66,5 +68,6 @@ export function createHeartbeat<T>(options: HeartbeatOptions<T>): Heartbeat<T> {
     get size() {
       return slotOf.size;
     },
+    members: () => slotOf.keys(),
   };
 }

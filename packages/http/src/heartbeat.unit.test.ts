@@ -55,6 +55,7 @@ describe('createHeartbeat', () => {
     heartbeat.add('c');
     heartbeat.delete('c');
     expect(heartbeat.size).toBe(2);
+    expect([...heartbeat.members()]).toEqual(['a', 'b']);
     vi.advanceTimersByTime(250);
     expect(beaten).toEqual(['a', 'a']);
   });

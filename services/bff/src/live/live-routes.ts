@@ -91,7 +91,6 @@ export function registerLiveRoutes(app: HttpApp, options: LiveRouteOptions): () 
     },
   );
 
-  const sockets = new Set<WebSocket>();
   /** Sockets that have not answered their last ping yet. */
   const unanswered = new Set<WebSocket>();
   // Pings spread evenly over the interval: 19 000 at once would hold up live events.
@@ -137,30 +136,26 @@ export function registerLiveRoutes(app: HttpApp, options: LiveRouteOptions): () 
         }
         connection.write(message.wsFrame);
       };
-      const sendError = (code: string, detail: string): void =>
-        send(new EncodedLiveMessage({ type: 'error', code, detail }, undefined));
-      sockets.add(socket);
       heartbeat.add(socket);
       socket.on('pong', () => unanswered.delete(socket));
       let watch: OrderWatch | undefined;
       let closed = false;
       socket.on('close', () => {
         closed = true;
-        sockets.delete(socket);
         heartbeat.delete(socket);
         unanswered.delete(socket);
         if (watch) endWatch(watch);
       });
       socket.on('error', (error: Error) => log.debug({ err: error }, 'websocket error'));
       if (!session) {
-        sendError('CADS_UNAUTHORIZED', 'No session: load the app.');
+        send(errorMessage('CADS_UNAUTHORIZED', 'No session: load the app.'));
         socket.close(4401, 'no session');
         return;
       }
       startWatch(session.userId, orderId).then(
         (started) => {
           if (!started) {
-            sendError('CADS_NOT_FOUND', `There is no order ${orderId}.`);
+            send(errorMessage('CADS_NOT_FOUND', `There is no order ${orderId}.`));
             socket.close(wsNotFoundCloseCode, 'order not found');
             return;
           }
@@ -173,7 +168,7 @@ export function registerLiveRoutes(app: HttpApp, options: LiveRouteOptions): () 
         },
         (error: unknown) => {
           log.warn({ err: error }, 'live order stream could not start');
-          sendError('CADS_UNAVAILABLE', 'Try again in a moment.');
+          send(errorMessage('CADS_UNAVAILABLE', 'Try again in a moment.'));
           socket.close(1011, 'unavailable');
         },
       );
@@ -181,9 +176,13 @@ export function registerLiveRoutes(app: HttpApp, options: LiveRouteOptions): () 
   );
 
   return () => {
-    for (const socket of sockets) {
+    for (const socket of [...heartbeat.members()]) {
       heartbeat.delete(socket);
       socket.close(1001, 'server shutting down');
     }
   };
+}
+
+function errorMessage(code: string, detail: string): EncodedLiveMessage {
+  return new EncodedLiveMessage({ type: 'error', code, detail }, undefined);
 }
