@@ -97,10 +97,10 @@ describe.skipIf(skip !== undefined)(
         natsStream: tag.toUpperCase(),
         natsSubjectPrefix: tag,
       });
-      for (const process of cluster.processes()) {
+      for (const member of cluster.processes()) {
         await waitFor(
-          `${process.service}#${process.instance} to be ready`,
-          async () => (await fetch(`${process.url}/ready`).catch(() => undefined))?.ok,
+          `${member.service}#${member.instance} to be ready`,
+          async () => (await fetch(`${member.url}/ready`).catch(() => undefined))?.ok,
           { timeoutMs: 90_000, intervalMs: 200 },
         );
       }
