@@ -1,13 +1,6 @@
 import { performance } from 'node:perf_hooks';
+import { finalEventTypes } from '@cads/bff/contracts';
 import { type Broker, keyOf, type SubscriptionHandle } from '@cads/messaging';
-
-/** The events that end a saga: the last forward step, or any step's rejection. */
-export const finalTypes = [
-  'payment_done',
-  'restaurant_cancelled',
-  'rider_cancelled',
-  'payment_cancelled',
-] as const;
 
 export interface Final {
   readonly type: string;
@@ -30,7 +23,7 @@ export class FinalTracker {
 
   async start(broker: Broker): Promise<void> {
     this.handle = await broker.subscribe(
-      { group: 'bench-saga', types: finalTypes, mode: 'broadcast', maxInFlight: 4_096 },
+      { group: 'bench-saga', types: finalEventTypes, mode: 'broadcast', maxInFlight: 4_096 },
       (delivery) => {
         const at = performance.now();
         const body = delivery.body as { type?: unknown };

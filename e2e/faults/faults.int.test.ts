@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { clusterPortSpan, startCluster, type RunningCluster } from '@cads/cli/cluster';
+import { finalEventTypes } from '@cads/bff/contracts';
 import { runReconcile } from '@cads/cli/reconcile';
 import { serviceNames, type ServiceName } from '@cads/cli/system';
 import { listDeadLetters } from '@cads/consumer';
@@ -275,18 +276,12 @@ describe.skipIf(skip !== undefined)(
       // Every final event the order service recorded (of placed orders, and of orders whose
       // acceptance a killed process never answered) is decided by a BFF: its own consumer,
       // which lags when a BFF holding an event was killed (redelivered after the ack timeout).
-      const finalTypes = [
-        'payment_done',
-        'restaurant_cancelled',
-        'rider_cancelled',
-        'payment_cancelled',
-      ];
       await waitFor(
         'the BFFs to decide about every final event',
         async () => {
           const recorded = await databases.order.query<{ n: number }>(
             `select count(distinct order_id)::int as n from order_events where type = any($1::text[])`,
-            [finalTypes],
+            [finalEventTypes],
           );
           const decided = await databases.bff.query<{ n: number }>(
             `select count(distinct order_id)::int as n from bff_final_events`,

@@ -1,3 +1,4 @@
+import { finalEventTypes as finalEventTypeList } from '@cads/bff/contracts';
 /**
  * Reconciliation: checks what every service recorded about each order against the others and
  * against the saga's four outcomes. Pure: the snapshot comes in, findings come out; reading the
@@ -150,12 +151,7 @@ export const seedOutcomes: readonly (readonly [number, number, number, number])[
   [5, 5, 4, 5],
 ];
 
-const finalEventTypes: ReadonlySet<string> = new Set([
-  'payment_done',
-  'restaurant_cancelled',
-  'rider_cancelled',
-  'payment_cancelled',
-]);
+const finalEventTypes: ReadonlySet<string> = new Set(finalEventTypeList);
 
 const stepStatusText: Readonly<Record<StepName, Readonly<Record<number, string>>>> = {
   restaurant: { [-1]: 'no record', 0: 'reserved', 4: 'rejected', 5: 'compensated' },
