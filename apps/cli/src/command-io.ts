@@ -1,3 +1,6 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+type ParseArgsOptionsConfig = NonNullable<ParseArgsConfig['options']>;
 /** What an operator command reads and writes besides its databases: explicit, so tests pass theirs. */
 export interface CommandIo {
   readonly stdout: (text: string) => void;
@@ -24,3 +27,42 @@ export function processIo(): CommandIo {
 export function formatInstant(at: Date): string {
   return at.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
+
+/**
+ * Parses a command's arguments; on `--help` prints its usage, on bad arguments says why with
+ * the usage. Returns the parsed values, or the exit code to return at once.
+ */
+export function parseCommand<const O extends ParseArgsOptionsConfig>(
+  command: string,
+  usageText: string,
+  argv: readonly string[],
+  options: O,
+  io: CommandIo,
+):
+  | {
+      readonly values: ParsedValues<O>;
+      readonly positionals: string[];
+      readonly usage: (problem: string) => number;
+    }
+  | number {
+  const usage = (problem: string) => {
+    io.stderr(`${command}: ${problem}\n\n${usageText}`);
+    return exitCode.usage;
+  };
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...argv], allowPositionals: true, options });
+  } catch (error) {
+    return usage(error instanceof Error ? error.message : String(error));
+  }
+  const values = parsed.values as ParsedValues<O> & { help?: boolean };
+  if (values.help) {
+    io.stdout(usageText);
+    return exitCode.ok;
+  }
+  return { values, positionals: parsed.positionals, usage };
+}
+
+type ParsedValues<O extends ParseArgsOptionsConfig> = ReturnType<
+  typeof parseArgs<{ options: O; allowPositionals: true }>
+>['values'];

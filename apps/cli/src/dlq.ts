@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import {
   countDeadLetters,
   type DeadLetter,
@@ -8,7 +7,7 @@ import {
   requestRedrive,
 } from '@cads/consumer';
 import type { Queryable } from '@cads/storage';
-import { type CommandIo, exitCode, formatInstant } from './command-io.ts';
+import { type CommandIo, exitCode, formatInstant, parseCommand } from './command-io.ts';
 import {
   type DatabaseLocation,
   locationUsage,
@@ -108,21 +107,9 @@ export async function runDlq(argv: readonly string[], io: CommandIo): Promise<nu
 }
 
 function parseRequest(argv: readonly string[], io: CommandIo): Request | number {
-  const usage = (problem: string) => {
-    io.stderr(`cads dlq: ${problem}\n\n${dlqUsage}`);
-    return exitCode.usage;
-  };
-  let parsed;
-  try {
-    parsed = parseArgs({ args: [...argv], allowPositionals: true, options });
-  } catch (error) {
-    return usage(error instanceof Error ? error.message : String(error));
-  }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    io.stdout(dlqUsage);
-    return exitCode.ok;
-  }
+  const parsed = parseCommand('cads dlq', dlqUsage, argv, options, io);
+  if (typeof parsed === 'number') return parsed;
+  const { values, positionals, usage } = parsed;
   const [action, service, messageId, ...extra] = positionals;
   if (!action || !(actions as readonly string[]).includes(action)) {
     return usage(`the action is one of ${actions.join(', ')}`);

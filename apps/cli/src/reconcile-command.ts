@@ -1,6 +1,5 @@
-import { parseArgs } from 'node:util';
 import type { Queryable } from '@cads/storage';
-import { type CommandIo, exitCode } from './command-io.ts';
+import { type CommandIo, exitCode, parseCommand } from './command-io.ts';
 import { countOrders, type Finding, type OrderCounts, reconcile } from './reconcile.ts';
 import { readReconcileSnapshot } from './reconcile-snapshot.ts';
 import {
@@ -46,21 +45,9 @@ const options = {
 
 /** `cads reconcile …`: returns the exit code. */
 export async function runReconcile(argv: readonly string[], io: CommandIo): Promise<number> {
-  const usage = (problem: string) => {
-    io.stderr(`cads reconcile: ${problem}\n\n${reconcileUsage}`);
-    return exitCode.usage;
-  };
-  let parsed;
-  try {
-    parsed = parseArgs({ args: [...argv], allowPositionals: true, options });
-  } catch (error) {
-    return usage(error instanceof Error ? error.message : String(error));
-  }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    io.stdout(reconcileUsage);
-    return exitCode.ok;
-  }
+  const parsed = parseCommand('cads reconcile', reconcileUsage, argv, options, io);
+  if (typeof parsed === 'number') return parsed;
+  const { values, positionals, usage } = parsed;
   if (positionals.length > 0) return usage(`unexpected arguments: ${positionals.join(' ')}`);
   const stuckAfter = Number(values['stuck-after'] ?? 60);
   const settle = Number(values.settle ?? 5);
