@@ -1,6 +1,6 @@
 import type { Logger } from '@cads/messaging';
 import { type Database, sql } from '@cads/storage';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { createCoalescedWriter } from './coalesced-writer.ts';
 
 export interface PresenceOptions {
   readonly db: Database;
@@ -54,92 +54,40 @@ export function createPresenceRegistry(options: PresenceOptions): PresenceRegist
   const { db, instanceId, log } = options;
   const ttlMs = options.ttlMs ?? defaultTtlMs;
   const connections = new Map<string, number>();
-  /** Users whose latest state is not stored yet, and the write that will store it. */
-  const unwritten = new Map<string, Promise<void>>();
-  let collecting = newBatch();
-  let writing = false;
-  let seen = new Set<string>();
-  let seenWritten = newBatch();
-  let writingSeen = false;
   let beat: NodeJS.Timeout | undefined;
-  let stopped = false;
 
-  async function writeBatch(states: ReadonlyMap<string, 'in' | 'out'>): Promise<void> {
-    const entering = [...states].filter(([, state]) => state === 'in').map(([user]) => user);
-    const leaving = [...states].filter(([, state]) => state === 'out').map(([user]) => user);
-    if (entering.length > 0) {
-      await db.query(
-        sql`insert into bff_presence (user_id, instance_id)
-            select unnest(${entering}::text[]), ${instanceId}
-            on conflict do nothing`,
-      );
-    }
-    if (leaving.length > 0) {
-      await db.query(
-        sql`delete from bff_presence
-            where instance_id = ${instanceId} and user_id = any(${leaving}::text[])`,
-      );
-    }
-  }
-
-  /** One write at a time; what arrives meanwhile goes into the next one. Failures retry. */
-  async function writeLoop(): Promise<void> {
-    writing = true;
-    let delayMs = 50;
-    while (collecting.states.size > 0 && !stopped) {
-      const batch = collecting;
-      collecting = newBatch();
-      try {
-        await writeBatch(batch.states);
-        batch.resolve();
-        delayMs = 50;
-      } catch (error) {
-        log.error({ err: error }, 'presence write failed; retrying');
-        for (const [user, state] of batch.states) {
-          if (!collecting.states.has(user)) collecting.states.set(user, state);
-        }
-        void collecting.written.then(batch.resolve);
-        await sleep(delayMs);
-        delayMs = Math.min(delayMs * 2, 2_000);
-      }
-    }
-    writing = false;
-  }
-
-  /** Writes seen final events, all that arrived meanwhile in one statement. */
-  async function writeSeen(): Promise<void> {
-    writingSeen = true;
-    while (seen.size > 0 && !stopped) {
-      const ids = [...seen];
-      const batch = seenWritten;
-      seen = new Set();
-      seenWritten = newBatch();
-      try {
+  /** Each user's presence on this instance, as it must be stored. */
+  const presence = createCoalescedWriter<string, 'in' | 'out'>(
+    async (states) => {
+      const entering = [...states].filter(([, state]) => state === 'in').map(([user]) => user);
+      const leaving = [...states].filter(([, state]) => state === 'out').map(([user]) => user);
+      if (entering.length > 0) {
         await db.query(
-          sql`insert into bff_seen_final_events (event_id)
-              select unnest(${ids}::text[]) on conflict do nothing`,
+          sql`insert into bff_presence (user_id, instance_id)
+              select unnest(${entering}::text[]), ${instanceId}
+              on conflict do nothing`,
         );
-        batch.resolve();
-      } catch (error) {
-        log.error({ err: error }, 'recording a seen final event failed; retrying');
-        for (const id of ids) seen.add(id);
-        void seenWritten.written.then(batch.resolve);
-        await sleep(200);
       }
-    }
-    writingSeen = false;
-  }
+      if (leaving.length > 0) {
+        await db.query(
+          sql`delete from bff_presence
+              where instance_id = ${instanceId} and user_id = any(${leaving}::text[])`,
+        );
+      }
+    },
+    (error) => log.error({ err: error }, 'presence write failed; retrying'),
+  );
 
-  function schedule(userId: string, state: 'in' | 'out'): Promise<void> {
-    collecting.states.set(userId, state);
-    const { written } = collecting;
-    unwritten.set(userId, written);
-    void written.then(() => {
-      if (unwritten.get(userId) === written) unwritten.delete(userId);
-    });
-    if (!writing) void writeLoop();
-    return written;
-  }
+  /** Final events seen live. */
+  const seen = createCoalescedWriter<string, true>(
+    async (events) => {
+      await db.query(
+        sql`insert into bff_seen_final_events (event_id)
+            select unnest(${[...events.keys()]}::text[]) on conflict do nothing`,
+      );
+    },
+    (error) => log.error({ err: error }, 'recording a seen final event failed; retrying'),
+  );
 
   async function refresh(): Promise<void> {
     await db.query(
@@ -159,7 +107,6 @@ export function createPresenceRegistry(options: PresenceOptions): PresenceRegist
       return connections.size;
     },
     async start() {
-      stopped = false;
       await refresh();
       beat = setInterval(() => {
         refresh().catch((error: unknown) => log.error({ err: error }, 'presence refresh failed'));
@@ -170,13 +117,13 @@ export function createPresenceRegistry(options: PresenceOptions): PresenceRegist
       const count = connections.get(userId) ?? 0;
       connections.set(userId, count + 1);
       // A second connection waits for the first one's write if it is still under way.
-      await (count === 0 ? schedule(userId, 'in') : unwritten.get(userId));
+      await (count === 0 ? presence.set(userId, 'in') : presence.pending(userId));
     },
     leave(userId) {
       const count = connections.get(userId) ?? 0;
       if (count <= 1) {
         connections.delete(userId);
-        void schedule(userId, 'out');
+        void presence.set(userId, 'out');
       } else {
         connections.set(userId, count - 1);
       }
@@ -193,38 +140,14 @@ export function createPresenceRegistry(options: PresenceOptions): PresenceRegist
       );
       return rows[0]?.online === true;
     },
-    sawLive(eventId) {
-      seen.add(eventId);
-      const { written } = seenWritten;
-      if (!writingSeen) void writeSeen();
-      return written;
-    },
+    sawLive: (eventId) => seen.set(eventId, true),
     async stop() {
       clearInterval(beat);
-      stopped = true;
       connections.clear();
-      unwritten.clear();
-      collecting.resolve();
-      collecting = newBatch();
-      seenWritten.resolve();
-      seen = new Set();
-      seenWritten = newBatch();
+      presence.stop();
+      seen.stop();
       // Cascades to this instance's presence rows.
       await db.query(sql`delete from bff_instances where instance_id = ${instanceId}`);
     },
   };
-}
-
-interface Batch {
-  readonly states: Map<string, 'in' | 'out'>;
-  readonly written: Promise<void>;
-  readonly resolve: () => void;
-}
-
-function newBatch(): Batch {
-  let resolve: () => void = () => undefined;
-  const written = new Promise<void>((settle) => {
-    resolve = settle;
-  });
-  return { states: new Map(), written, resolve };
 }
