@@ -1,39 +1,29 @@
 import { randomUUID } from 'node:crypto';
 import { listDeadLetters } from '@cads/consumer';
-import { externalsService } from '@cads/externals';
+import { startStepTestbed, type StepTestbed } from '@cads/externals/testing';
 import { waitFor } from '@cads/messaging/testing';
-import {
-  createTestbed,
-  jsonClient,
-  type Recorder,
-  type RunningService,
-  type Testbed,
-} from '@cads/service/testing';
+import type { Recorder, RunningService } from '@cads/service/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { paymentService, readPaymentStatus } from './index.ts';
 
-const adminToken = 'test-admin-token';
-const instant = { delay: 0, randomDelay: 0 };
-
-let testbed: Testbed;
+let bed: StepTestbed;
 let payment: RunningService;
 let events: Recorder;
-let admin: ReturnType<typeof jsonClient>;
+let admin: StepTestbed['admin'];
+let testbed: StepTestbed['testbed'];
 
 beforeAll(async () => {
-  testbed = await createTestbed();
-  const externals = await testbed.start(externalsService({ adminToken }), { listen: true });
-  admin = jsonClient(externals.url, adminToken);
-  const configured = await admin('POST', '/api/config', { payment: { post: instant } });
-  expect(configured.status).toBe(202);
-  payment = await testbed.start(
-    paymentService({ externalsUrl: externals.url, baseDelayMs: 5, retry: { baseDelayMs: 20 } }),
-  );
-  events = await testbed.record(['payment_done', 'payment_cancelled']);
+  bed = await startStepTestbed({
+    system: 'payment',
+    define: (externalsUrl) =>
+      paymentService({ externalsUrl, baseDelayMs: 5, retry: { baseDelayMs: 20 } }),
+    emits: ['payment_done', 'payment_cancelled'],
+  });
+  ({ step: payment, events, admin, testbed } = bed);
 });
 
 afterAll(async () => {
-  await testbed?.close();
+  await bed?.close();
 });
 
 /** `rider_assigned` of a new order of its own user (its own externals config scope). */

@@ -1,45 +1,29 @@
 import { randomUUID } from 'node:crypto';
 import { listDeadLetters } from '@cads/consumer';
-import { externalsService } from '@cads/externals';
+import { startStepTestbed, type StepTestbed } from '@cads/externals/testing';
 import { sleep, waitFor } from '@cads/messaging/testing';
-import {
-  createTestbed,
-  jsonClient,
-  type Recorder,
-  type RunningService,
-  type Testbed,
-} from '@cads/service/testing';
+import type { Recorder, RunningService } from '@cads/service/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readRestaurantStatus, restaurantService } from './index.ts';
 
-const adminToken = 'test-admin-token';
-const instant = { delay: 0, randomDelay: 0 };
-
-let testbed: Testbed;
+let bed: StepTestbed;
 let restaurant: RunningService;
 let events: Recorder;
-let admin: ReturnType<typeof jsonClient>;
+let admin: StepTestbed['admin'];
+let testbed: StepTestbed['testbed'];
 
 beforeAll(async () => {
-  testbed = await createTestbed();
-  const externals = await testbed.start(externalsService({ adminToken }), { listen: true });
-  admin = jsonClient(externals.url, adminToken);
-  const configured = await admin('POST', '/api/config', {
-    restaurant: { post: instant, delete: instant },
+  bed = await startStepTestbed({
+    system: 'restaurant',
+    define: (externalsUrl) =>
+      restaurantService({ externalsUrl, baseDelayMs: 5, retry: { baseDelayMs: 20 } }),
+    emits: ['restaurant_reserved', 'restaurant_cancelled', 'restaurant_compensated'],
   });
-  expect(configured.status).toBe(202);
-  restaurant = await testbed.start(
-    restaurantService({ externalsUrl: externals.url, baseDelayMs: 5, retry: { baseDelayMs: 20 } }),
-  );
-  events = await testbed.record([
-    'restaurant_reserved',
-    'restaurant_cancelled',
-    'restaurant_compensated',
-  ]);
+  ({ step: restaurant, events, admin, testbed } = bed);
 });
 
 afterAll(async () => {
-  await testbed?.close();
+  await bed?.close();
 });
 
 /** A new order of its own user, so its externals config (scope `user:`) is its own. */

@@ -1,41 +1,29 @@
 import { randomUUID } from 'node:crypto';
 import { listDeadLetters } from '@cads/consumer';
-import { externalsService } from '@cads/externals';
+import { startStepTestbed, type StepTestbed } from '@cads/externals/testing';
 import { waitFor } from '@cads/messaging/testing';
-import {
-  createTestbed,
-  jsonClient,
-  type Recorder,
-  type RunningService,
-  type Testbed,
-} from '@cads/service/testing';
+import type { Recorder, RunningService } from '@cads/service/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readRiderStatus, riderService } from './index.ts';
 
-const adminToken = 'test-admin-token';
-const instant = { delay: 0, randomDelay: 0 };
-
-let testbed: Testbed;
+let bed: StepTestbed;
 let rider: RunningService;
 let events: Recorder;
-let admin: ReturnType<typeof jsonClient>;
+let admin: StepTestbed['admin'];
+let testbed: StepTestbed['testbed'];
 
 beforeAll(async () => {
-  testbed = await createTestbed();
-  const externals = await testbed.start(externalsService({ adminToken }), { listen: true });
-  admin = jsonClient(externals.url, adminToken);
-  const configured = await admin('POST', '/api/config', {
-    rider: { post: instant, delete: instant },
+  bed = await startStepTestbed({
+    system: 'rider',
+    define: (externalsUrl) =>
+      riderService({ externalsUrl, baseDelayMs: 5, retry: { baseDelayMs: 20 } }),
+    emits: ['rider_assigned', 'rider_cancelled', 'rider_compensated'],
   });
-  expect(configured.status).toBe(202);
-  rider = await testbed.start(
-    riderService({ externalsUrl: externals.url, baseDelayMs: 5, retry: { baseDelayMs: 20 } }),
-  );
-  events = await testbed.record(['rider_assigned', 'rider_cancelled', 'rider_compensated']);
+  ({ step: rider, events, admin, testbed } = bed);
 });
 
 afterAll(async () => {
-  await testbed?.close();
+  await bed?.close();
 });
 
 /** `restaurant_reserved` of a new order of its own user (its own externals config scope). */
