@@ -1,8 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
+const everything = '{packages,services,apps,e2e,deploy}/**/*.test.ts';
+const faults = 'e2e/faults/**/*.test.ts';
+
 export default defineConfig({
   test: {
-    include: ['{packages,services,apps,e2e,deploy}/**/*.test.ts'],
     exclude: ['**/node_modules/**', '**/*.e2e.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
@@ -10,5 +12,17 @@ export default defineConfig({
     // Integration suites share this machine's PostgreSQL and NATS; two workers match its cores.
     maxWorkers: 2,
     globalSetup: ['./vitest.global-setup.ts'],
+    projects: [
+      {
+        extends: true,
+        test: { name: 'suites', include: [everything], exclude: [faults, '**/node_modules/**'] },
+      },
+      {
+        // The cluster under faults runs a dozen processes: alone, after the rest, so it neither
+        // starves the browser suites nor is starved by them.
+        extends: true,
+        test: { name: 'faults', include: [faults], sequence: { groupOrder: 1 } },
+      },
+    ],
   },
 });

@@ -131,7 +131,7 @@ describe.skipIf(chromiumMissing)(
     async function expectSteps(page: Page, outcome: Outcome): Promise<void> {
       for (const [step, state] of Object.entries(expectedSteps[outcome.name])) {
         await poll(() => page.getByTestId(`step-${step}`).getAttribute('data-state'), {
-          timeout: 20_000,
+          timeout: 45_000,
           message: `step ${step}`,
         }).toBe(state);
       }
@@ -235,7 +235,7 @@ describe.skipIf(chromiumMissing)(
       const { context, page, userId } = await visitor('sse');
       await client.configure(stepDelays(2_500), `user:${userId}`);
       const orderId = await placeSeedOrder(page);
-      await page.getByTestId('slow-notice').waitFor({ timeout: 10_000 });
+      await page.getByTestId('slow-notice').waitFor({ timeout: 30_000 });
       await screenshot(page, 'order-in-progress');
       await client.settles(orderId, seedOutcomes[0].states, 30_000);
       await page.getByTestId('nav-history').click();
