@@ -1,13 +1,13 @@
-export interface Batcher<T> {
-  /** Resolves once the batch holding `items` has been written; rejects if that failed. */
-  add(items: readonly T[]): Promise<void>;
+export interface Batcher<T, R = void> {
+  /** Resolves with the write's result once the batch holding `items` is written; rejects if that failed. */
+  add(items: readonly T[]): Promise<R>;
   /** Resolves when everything added so far has been written (or has failed). */
   drain(): Promise<void>;
 }
 
-interface Pending<T> {
+interface Pending<T, R> {
   readonly items: readonly T[];
-  readonly resolve: () => void;
+  readonly resolve: (result: R) => void;
   readonly reject: (error: unknown) => void;
 }
 
@@ -17,15 +17,15 @@ interface Pending<T> {
  * grow instead of round trips multiplying. A batch holds whole `add` calls, up to `maxItems`
  * (one call larger than that goes alone).
  */
-export function createBatcher<T>(
-  write: (items: T[]) => Promise<void>,
+export function createBatcher<T, R = void>(
+  write: (items: T[]) => Promise<R>,
   maxItems: number,
-): Batcher<T> {
-  const queue: Pending<T>[] = [];
+): Batcher<T, R> {
+  const queue: Pending<T, R>[] = [];
   let scheduled = false;
   let running: Promise<void> | undefined;
 
-  const takeBatch = (): Pending<T>[] => {
+  const takeBatch = (): Pending<T, R>[] => {
     let count = 0;
     let taken = 0;
     for (const pending of queue) {
@@ -40,8 +40,8 @@ export function createBatcher<T>(
     while (queue.length > 0) {
       const batch = takeBatch();
       try {
-        await write(batch.flatMap((pending) => pending.items));
-        for (const pending of batch) pending.resolve();
+        const result = await write(batch.flatMap((pending) => pending.items));
+        for (const pending of batch) pending.resolve(result);
       } catch (error) {
         for (const pending of batch) pending.reject(error);
       }
@@ -62,7 +62,7 @@ export function createBatcher<T>(
 
   return {
     add: (items) =>
-      new Promise<void>((resolve, reject) => {
+      new Promise<R>((resolve, reject) => {
         queue.push({ items, resolve, reject });
         schedule();
       }),

@@ -260,6 +260,81 @@ export function describeBrokerScenarios(
       expect(settleStatements).toBeLessThanOrEqual(10);
     });
 
+    it('fetches after a settle only when the settle made a delivery claimable', async () => {
+      const type = uniqueName('wake');
+      const inner = await harness.open();
+      let fetchStatements = 0;
+      const counting: Database = {
+        ...inner,
+        query: (statement, values) => {
+          const text = typeof statement === 'string' ? statement : statement.text;
+          if (text.includes('broker_fetch(')) fetchStatements += 1;
+          return inner.query(statement, values);
+        },
+      };
+      // No polling: every fetch after the first is a wake-up.
+      const broker = await createPostgresBroker({ db: counting, pollIntervalMs: 60_000 });
+      brokers.push(broker);
+      // Ten keys of one message each, and one key of three: only acks in `same` unblock.
+      await broker.publish([
+        ...Array.from({ length: 10 }, (_, n) => event(type, `k${n}`, n)),
+        ...Array.from({ length: 3 }, (_, n) => event(type, 'same', 100 + n)),
+      ]);
+      const received: number[] = [];
+      handles.push(
+        await broker.subscribe(
+          { group: uniqueName('g'), types: [type], mode: 'competing', maxInFlight: 64 },
+          async (d) => {
+            received.push(dataOf(d));
+            // Acks one by one, each its own settle statement.
+            await new Promise((resolve) => setTimeout(resolve, 5 * received.length));
+            await d.ack();
+          },
+        ),
+      );
+      await waitFor('13 deliveries', () => received.length >= 13, { timeoutMs: 5_000 });
+      expect(received.filter((n) => n >= 100)).toEqual([100, 101, 102]);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      // The first fetch, one after each of the two unblocking acks, and at most one more for
+      // a publish or settle racing with them: not one per ack.
+      expect(fetchStatements).toBeLessThanOrEqual(4);
+    });
+
+    it("appends within another schema's transaction: delivered on commit, never on rollback", async () => {
+      const type = uniqueName('within');
+      // No polling: the commit's notification must wake the subscription.
+      const broker = await connect({ pollIntervalMs: 60_000 });
+      const service = await harness.open(uniqueName('svc'));
+      await service.query('create table things (n int primary key)');
+      const received: number[] = [];
+      handles.push(
+        await broker.subscribe(
+          { group: uniqueName('g'), types: [type], mode: 'competing' },
+          async (d) => {
+            received.push(dataOf(d));
+            await d.ack();
+          },
+        ),
+      );
+      await expect(
+        service.transaction(async (tx) => {
+          await tx.query(sql`insert into things values (${1})`);
+          await broker.appendWithin(tx, [event(type, 'a', 1)]);
+          throw new Error('abort');
+        }),
+      ).rejects.toThrow('abort');
+      await service.transaction(async (tx) => {
+        await tx.query(sql`insert into things values (${2})`);
+        await broker.appendWithin(tx, [event(type, 'a', 2), event(type, 'b', 3)]);
+      });
+      await waitFor('the committed messages', () => received.length >= 2, { timeoutMs: 5_000 });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(received).toEqual([2, 3]);
+      // The service's own tables stayed its own: the broker's function did not look there.
+      const { rows } = await service.query<{ n: number }>('select n from things');
+      expect(rows).toEqual([{ n: 2 }]);
+    });
+
     it('prunes only entries old enough that every group has settled', async () => {
       const type = uniqueName('prune');
       // A schema of its own: other scenarios' groups would hold retention back.

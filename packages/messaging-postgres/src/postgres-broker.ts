@@ -7,7 +7,13 @@ import {
   type Subscription,
   type SubscriptionHandle,
 } from '@cads/messaging';
-import { type Database, loadMigrations, migrate } from '@cads/storage';
+import {
+  type Database,
+  loadMigrations,
+  migrate,
+  type Queryable,
+  SqlIdentifier,
+} from '@cads/storage';
 import { type Logger, silentLogger } from '@cads/messaging';
 import { createBatcher } from './batcher.ts';
 import { startMaintenance } from './maintenance.ts';
@@ -63,6 +69,14 @@ export interface PostgresBroker extends Broker {
    * holds retention back: drop it (`broker_group`) when its service is removed.
    */
   prune(options: PruneOptions): Promise<number>;
+  /**
+   * Appends `messages` to the log inside the caller's transaction `tx`, which must be on the
+   * same database as the broker (another schema of it is fine): they become visible to every
+   * group when, and only if, that transaction commits — a transactional outbox with no relay
+   * behind it. The log's head row stays locked until then, so writers that use this serialise
+   * on it: meant for PGlite, where transactions run one at a time anyway, not for a busy server.
+   */
+  appendWithin(tx: Queryable, messages: readonly Message[]): Promise<void>;
 }
 
 const groupPattern = /^[A-Za-z0-9_-]{1,200}$/;
@@ -114,7 +128,10 @@ export async function createPostgresBroker(
   const notifyPrefix = `${instanceId} `;
   // Both coalesce concurrent calls into one statement: acks of one tick, publishes of
   // concurrent handlers (one NOTIFY and one head-row lock per batch, not per call).
-  const settler = createBatcher<SettleOp>((ops) => settleDeliveries(db, ops), 1_000);
+  const settler = createBatcher<SettleOp, ReadonlySet<number>>(
+    (ops) => settleDeliveries(db, ops),
+    1_000,
+  );
   const publisher = createBatcher<LogEntry>(
     (entries) => appendToLog(db, entries, channel, notifyPrefix),
     1_000,
@@ -164,18 +181,23 @@ export async function createPostgresBroker(
     for (const stopped of draining) if (stopped.unsettled().length === 0) draining.delete(stopped);
   };
 
+  const schema = new SqlIdentifier(db.schema);
+  // Not this broker's own prefix: the commit's notification is what wakes its subscriptions.
+  const withinPrefix = `within:${instanceId} `;
+
   return {
     async publish(messages: readonly Message[]) {
       if (closing) throw new Error('cads.broker: publish after close');
       if (messages.length === 0) return;
-      const entries = messages.map((message) => ({
-        id: message.id,
-        type: message.type,
-        key: keyOf(message) ?? null,
-        payload: JSON.stringify(message),
-      }));
+      const entries = messages.map(toEntry);
       await publisher.add(entries);
       wakeFor(entries.map((entry) => entry.type));
+    },
+
+    async appendWithin(tx: Queryable, messages: readonly Message[]) {
+      if (closing) throw new Error('cads.broker: publish after close');
+      if (messages.length === 0) return;
+      await appendToLog(tx, messages.map(toEntry), channel, withinPrefix, schema);
     },
 
     async subscribe(subscription: Subscription, handler: DeliveryHandler) {
@@ -235,6 +257,15 @@ export async function createPostgresBroker(
     },
 
     prune: ({ olderThanMs, batchSize = 10_000 }) => pruneLog(db, olderThanMs, batchSize),
+  };
+}
+
+function toEntry(message: Message): LogEntry {
+  return {
+    id: message.id,
+    type: message.type,
+    key: keyOf(message) ?? null,
+    payload: JSON.stringify(message),
   };
 }
 

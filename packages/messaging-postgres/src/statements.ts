@@ -1,4 +1,4 @@
-import { type Queryable, sql } from '@cads/storage';
+import { type Queryable, sql, type SqlIdentifier } from '@cads/storage';
 
 /** A message as stored in `broker_log`. */
 export interface LogEntry {
@@ -17,9 +17,11 @@ export async function appendToLog(
   entries: readonly LogEntry[],
   channel: string,
   notifyPrefix: string,
+  schema?: SqlIdentifier,
 ): Promise<void> {
+  const qualifier = schema ? sql`${schema}.` : sql``;
   await db.query(sql`
-    select broker_publish(${entries.map((e) => e.id)}::text[], ${entries.map((e) => e.type)}::text[],
+    select ${qualifier}broker_publish(${entries.map((e) => e.id)}::text[], ${entries.map((e) => e.type)}::text[],
                           ${entries.map((e) => e.key)}::text[], ${entries.map((e) => e.payload)}::text[],
                           ${channel}, ${notifyPrefix})`);
 }
@@ -117,11 +119,19 @@ export interface SettleOp {
   readonly delayMs: number | null;
 }
 
-/** Settles a batch in one round trip (see `broker_settle`). */
-export async function settleDeliveries(db: Queryable, ops: readonly SettleOp[]): Promise<void> {
-  await db.query(sql`
-    select broker_settle(${ops.map((o) => o.groupId)}::bigint[], ${ops.map((o) => o.position)}::bigint[],
+/**
+ * Settles a batch in one round trip (see `broker_settle`). Returns the groups in which a
+ * removal unblocked the next delivery of its key: only they have new work to fetch.
+ */
+export async function settleDeliveries(
+  db: Queryable,
+  ops: readonly SettleOp[],
+): Promise<ReadonlySet<number>> {
+  const { rows } = await db.query<{ group_id: number | string }>(sql`
+    select group_id from broker_settle(${ops.map((o) => o.groupId)}::bigint[],
+                         ${ops.map((o) => o.position)}::bigint[],
                          ${ops.map((o) => o.attempt)}::int[], ${ops.map((o) => o.delayMs)}::float8[])`);
+  return new Set(rows.map((row) => Number(row.group_id)));
 }
 
 export interface Claim {

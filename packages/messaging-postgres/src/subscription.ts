@@ -14,7 +14,7 @@ import {
 
 export interface SubscriptionConfig {
   readonly db: Queryable;
-  readonly settler: Batcher<SettleOp>;
+  readonly settler: Batcher<SettleOp, ReadonlySet<number>>;
   readonly log: Logger;
   /** The stored group name (a broadcast group's is unique to its subscription). */
   readonly groupName: string;
@@ -129,14 +129,19 @@ export function startSubscription(
       if (settled) return;
       settled = true;
       if (!config.isOpen()) throw new BrokerClosedError('the broker is closed');
+      // Fetch again only if this settle can have made something claimable: a slot freed when
+      // the subscription was full, the next delivery of the key unblocked, or an immediate
+      // retry (a later one has its timer). Anything else would be an empty fetch.
+      const wasFull = inFlight.size >= config.maxInFlight;
+      let unblocked = true;
       try {
-        await settler.add([{ ...claim, delayMs }]);
+        unblocked = (await settler.add([{ ...claim, delayMs }])).has(groupId);
       } finally {
         if (inFlight.get(claim.position) === claim) inFlight.delete(claim.position);
         if (!stopped) {
           if (delayMs !== null) dues.add(Date.now() + delayMs);
           refreshTimer();
-          wake();
+          if (wasFull || unblocked || delayMs === 0) wake();
         }
       }
     };
