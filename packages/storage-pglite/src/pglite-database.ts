@@ -6,6 +6,7 @@ import {
   SqlIdentifier,
   toStatement,
 } from '@cads/storage';
+import { PreparedStatements } from './prepared-statements.ts';
 
 export interface PgliteHostOptions {
   /** Directory that keeps the data across restarts; in memory when absent. */
@@ -38,17 +39,35 @@ export async function openPglite(options: PgliteHostOptions = {}): Promise<Pglit
     ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
     parsers,
   });
+  // Parameters are sent as literals (see PreparedStatements), which is only safe with this on.
+  const [settings] = await pglite.exec('show standard_conforming_strings');
+  if (settings?.rows[0]?.standard_conforming_strings !== 'on') {
+    await pglite.close();
+    throw new Error('PGlite must run with standard_conforming_strings on');
+  }
+  const prepared = new PreparedStatements();
   let queue: Promise<unknown> = Promise.resolve();
   let searchPath: string | undefined;
 
-  /** Runs `work` alone on the instance, with `search_path` set to `schema`. */
-  const exclusive = <T>(schema: SqlIdentifier, work: () => Promise<T>): Promise<T> => {
-    const run = async () => {
-      if (searchPath !== schema.name) {
-        await pglite.exec(`set search_path to ${schema.quoted}, public`);
+  /**
+   * Runs `work` alone on the instance, with `search_path` set to `schema`: when the path has to
+   * change, `work` gets the `set` statement to send with its first statement (a transaction
+   * sends it with BEGIN: one round trip, not two).
+   */
+  const exclusive = <T>(
+    schema: SqlIdentifier,
+    work: (prefix: string) => Promise<T>,
+  ): Promise<T> => {
+    const run = () => {
+      if (searchPath === schema.name) return work('');
+      // Unknown until `work` succeeds (a rolled-back transaction undoes the switch): after a
+      // failure the next one sets it again.
+      searchPath = undefined;
+      const prefix = `set search_path to ${schema.quoted}, public;\n`;
+      return work(prefix).then((result) => {
         searchPath = schema.name;
-      }
-      return work();
+        return result;
+      });
     };
     const result = queue.then(run, run);
     queue = result.catch(() => undefined);
@@ -58,8 +77,10 @@ export async function openPglite(options: PgliteHostOptions = {}): Promise<Pglit
   return {
     async database(name) {
       const schema = new SqlIdentifier(name);
-      await exclusive(schema, () => pglite.exec(`create schema if not exists ${schema.quoted}`));
-      return createSchemaDatabase(pglite, schema, exclusive);
+      await exclusive(schema, (prefix) =>
+        pglite.exec(`create schema if not exists ${schema.quoted};\n${prefix}`),
+      );
+      return createSchemaDatabase(pglite, schema, exclusive, prepared);
     },
     async close() {
       await queue;
@@ -68,7 +89,7 @@ export async function openPglite(options: PgliteHostOptions = {}): Promise<Pglit
   };
 }
 
-type Exclusive = <T>(schema: SqlIdentifier, work: () => Promise<T>) => Promise<T>;
+type Exclusive = <T>(schema: SqlIdentifier, work: (prefix: string) => Promise<T>) => Promise<T>;
 interface PgliteQueryable {
   query<T>(query: string, params?: unknown[]): Promise<Results<T>>;
   exec(query: string): Promise<Array<Results>>;
@@ -78,24 +99,54 @@ function createSchemaDatabase(
   pglite: PGlite,
   schema: SqlIdentifier,
   exclusive: Exclusive,
+  prepared: PreparedStatements,
 ): Database {
   const listeners = new Set<() => Promise<void>>();
   return {
     dialect: 'pglite',
     schema: schema.name,
-    query: (statement, values) => exclusive(schema, () => run(pglite, statement, values)),
+    query: (statement, values) =>
+      exclusive(schema, (prefix) => run(pglite, prepared, schema, statement, values, prefix)),
+    // BEGIN/COMMIT sent directly rather than through `pglite.transaction`: the host's queue
+    // already keeps everything else off the instance, and the search path then rides on BEGIN.
     transaction: (work) =>
-      exclusive(schema, () =>
-        pglite.transaction((tx) => {
-          const queryable: Queryable = { query: (statement, values) => run(tx, statement, values) };
-          return work(queryable);
-        }),
-      ),
+      exclusive(schema, async (prefix) => {
+        // After BEGIN, so a rollback also undoes the switch (and the path is set again next time).
+        await pglite.exec(`begin;\n${prefix}`);
+        let open = true;
+        const queryable: Queryable = {
+          query: (statement, values) => {
+            if (!open) return Promise.reject(new Error('the transaction has ended'));
+            return run(pglite, prepared, schema, statement, values, '');
+          },
+        };
+        try {
+          const result = await work(queryable);
+          open = false;
+          await pglite.exec('commit');
+          return result;
+        } catch (error) {
+          if (open) {
+            open = false;
+            await pglite.exec('rollback');
+          }
+          throw error;
+        }
+      }),
     async listen(channel, onNotify) {
-      const unlisten = await pglite.listen(new SqlIdentifier(channel).name, onNotify);
+      // Through the queue: a LISTEN must not land inside another schema's transaction.
+      const unlisten = await exclusive(schema, async (prefix) => {
+        if (prefix !== '') await pglite.exec(prefix);
+        return pglite.listen(new SqlIdentifier(channel).name, onNotify);
+      });
       const stop = async () => {
         if (!listeners.delete(stop)) return;
-        if (!pglite.closed) await unlisten();
+        if (!pglite.closed) {
+          await exclusive(schema, async (prefix) => {
+            if (prefix !== '') await pglite.exec(prefix);
+            await unlisten();
+          });
+        }
       };
       listeners.add(stop);
       return stop;
@@ -109,12 +160,24 @@ function createSchemaDatabase(
 
 async function run<Row>(
   target: PgliteQueryable,
+  prepared: PreparedStatements,
+  schema: SqlIdentifier,
   statement: Parameters<Queryable['query']>[0],
   values: readonly unknown[] | undefined,
+  prefix: string,
 ): Promise<QueryResult<Row>> {
   const { text, values: params } = toStatement(statement, values);
-  if (params.length === 0) {
-    const results = await target.exec(text);
+  // Sent on its own: a statement such as VACUUM refuses to share a query string.
+  if (prefix !== '') await target.exec(prefix);
+  const call = params.length === 0 ? undefined : prepared.render(schema.name, text, params);
+  if (params.length === 0 || call) {
+    let results: Results[];
+    try {
+      results = await target.exec(call ? call.text : text);
+    } catch (error) {
+      call?.forget();
+      throw error;
+    }
     const last = results.at(-1);
     return { rows: (last?.rows ?? []) as Row[], rowCount: countOf(last) };
   }

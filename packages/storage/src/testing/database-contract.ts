@@ -147,6 +147,39 @@ export function describeDatabaseContract(
       }
     });
 
+    it('keeps schemas apart across rolled-back transactions and failed statements', async () => {
+      const other = await harness.open(`contract_${randomUUID().slice(0, 8)}`);
+      try {
+        await db.query('create table apart (v text)');
+        await other.query('create table apart (v text)');
+        await db.query(sql`insert into apart values (${'mine'})`);
+        await other.query(sql`insert into apart values (${'theirs'})`);
+        const read = (target: Database) =>
+          target.query<{ v: string }>('select v from apart').then((r) => r.rows[0]?.v);
+        // Each of these switches schemas and then fails; the next statements must still
+        // resolve unqualified names in their own schema.
+        expect(await read(db)).toBe('mine');
+        await expect(
+          other.transaction(async (tx) => {
+            await tx.query(sql`insert into apart values (${'rolled back'})`);
+            throw new Error('abort');
+          }),
+        ).rejects.toThrow('abort');
+        expect(await read(other)).toBe('theirs');
+        expect(await read(db)).toBe('mine');
+        await expect(other.query(sql`select ${1}::int / 0`)).rejects.toThrow();
+        expect(await Promise.all([read(db), read(other), read(db)])).toEqual([
+          'mine',
+          'theirs',
+          'mine',
+        ]);
+        const { rows } = await other.query<{ n: number }>('select count(*)::int as n from apart');
+        expect(rows[0]?.n).toBe(1);
+      } finally {
+        await other.close();
+      }
+    });
+
     it('delivers notifications of committed transactions only', async () => {
       const channel = `contract_${randomUUID().slice(0, 8)}`;
       const heard: string[] = [];
