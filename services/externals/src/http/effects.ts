@@ -16,54 +16,53 @@ import { insertReservation, releaseReservations } from '../store/reservations-st
 import { type CallEffect, emptyAnswer, failureAnswer, jsonAnswer } from './answer-call.ts';
 
 /** The restaurant reserves the cart at the catalogue price, or refuses it with 422. */
-export const reserveCart: CallEffect<ReserveRestaurantRequest> = async (tx, body, status, at) => {
+export const reserveCart: CallEffect<ReserveRestaurantRequest> = (body, status, at) => {
   const quote = quoteReservation(body.restaurantId, body.cart);
-  if ('reason' in quote) return failureAnswer(422, quote.reason);
-  const reservationId = randomUUID();
-  await insertReservation(
-    tx,
-    {
-      reservationId,
-      orderId: body.orderId,
-      userId: body.userId,
-      restaurantId: body.restaurantId,
-      cart: body.cart,
-      priceCents: quote.priceCents,
-    },
-    at,
-  );
+  if ('reason' in quote) return { answer: failureAnswer(422, quote.reason) };
   const response: ReserveRestaurantResponse = {
-    reservationId,
+    reservationId: randomUUID(),
     priceCents: quote.priceCents,
     restaurantPhone: quote.restaurantPhone,
     restaurantAddress: quote.restaurantAddress,
   };
-  return jsonAnswer(status, response);
+  const { orderId, userId, restaurantId, cart } = body;
+  const { reservationId, priceCents } = response;
+  return {
+    answer: jsonAnswer(status, response),
+    write: insertReservation(
+      { reservationId, orderId, userId, restaurantId, cart, priceCents },
+      at,
+    ),
+  };
 };
 
-export const releaseReservation: CallEffect<ReleaseRequest> = async (tx, body, status, at) => {
-  await releaseReservations(tx, body, at);
-  return emptyAnswer(status);
-};
+export const releaseReservation: CallEffect<ReleaseRequest> = (body, status, at) => ({
+  answer: emptyAnswer(status),
+  write: releaseReservations(body, at),
+});
 
-export const assignRider: CallEffect<AssignRiderRequest> = async (tx, body, status, at) => {
+export const assignRider: CallEffect<AssignRiderRequest> = (body, status, at) => {
   const response: AssignRiderResponse = { riderId: randomUUID(), ...riderFor(body.orderId) };
-  await insertAssignment(tx, { ...response, orderId: body.orderId, userId: body.userId }, at);
-  return jsonAnswer(status, response);
+  return {
+    answer: jsonAnswer(status, response),
+    write: insertAssignment({ ...response, orderId: body.orderId, userId: body.userId }, at),
+  };
 };
 
-export const unassignRider: CallEffect<ReleaseRequest> = async (tx, body, status, at) => {
-  await releaseAssignments(tx, body, at);
-  return emptyAnswer(status);
-};
+export const unassignRider: CallEffect<ReleaseRequest> = (body, status, at) => ({
+  answer: emptyAnswer(status),
+  write: releaseAssignments(body, at),
+});
 
-export const charge: CallEffect<ChargeRequest> = async (tx, body, status, at) => {
+export const charge: CallEffect<ChargeRequest> = (body, status, at) => {
   const response: ChargeResponse = { receiptId: randomUUID(), amountCents: body.amountCents };
-  await insertCharge(tx, { ...body, receiptId: response.receiptId }, at);
-  return jsonAnswer(status, response);
+  return {
+    answer: jsonAnswer(status, response),
+    write: insertCharge({ ...body, receiptId: response.receiptId }, at),
+  };
 };
 
-export const refund: CallEffect<ReleaseRequest> = async (tx, body, status, at) => {
-  await refundCharges(tx, body, at);
-  return emptyAnswer(status);
-};
+export const refund: CallEffect<ReleaseRequest> = (body, status, at) => ({
+  answer: emptyAnswer(status),
+  write: refundCharges(body, at),
+});

@@ -1,4 +1,5 @@
-import { sql, type Queryable, type Transaction } from '@cads/storage';
+import { sql, type Queryable } from '@cads/storage';
+import type { GuardedWrite } from './guarded-write.ts';
 import { isoOf, isoOrUndefined } from './timestamps.ts';
 
 export interface Assignment {
@@ -12,30 +13,29 @@ export interface Assignment {
   readonly releasedAt?: string;
 }
 
-export async function insertAssignment(
-  tx: Transaction,
+/** Assigns a rider: the write of the call that answers with the assignment. */
+export function insertAssignment(
   assignment: Omit<Assignment, 'status' | 'assignedAt' | 'releasedAt'>,
   at: Date,
-): Promise<void> {
-  await tx.query(
+): GuardedWrite {
+  return (onlyIf) =>
     sql`insert into externals_assignments
           (rider_id, order_id, user_id, rider_name, rider_phone, assigned_at)
-        values (${assignment.riderId}, ${assignment.orderId}, ${assignment.userId},
-                ${assignment.riderName}, ${assignment.riderPhone}, ${at.toISOString()})`,
-  );
+        select ${assignment.riderId}::text, ${assignment.orderId}::text, ${assignment.userId}::text,
+               ${assignment.riderName}::text, ${assignment.riderPhone}::text,
+               ${at.toISOString()}::timestamptz
+        where ${onlyIf}`;
 }
 
-/** Unassigns every active rider of the order (of this user); returns how many. */
-export async function releaseAssignments(
-  tx: Transaction,
+/** Unassigns every active rider of the order (of this user). */
+export function releaseAssignments(
   order: { orderId: string; userId: string },
   at: Date,
-): Promise<number> {
-  const { rowCount } = await tx.query(
+): GuardedWrite {
+  return (onlyIf) =>
     sql`update externals_assignments set released_at = ${at.toISOString()}
-        where order_id = ${order.orderId} and user_id = ${order.userId} and released_at is null`,
-  );
-  return rowCount;
+        where order_id = ${order.orderId} and user_id = ${order.userId} and released_at is null
+          and ${onlyIf}`;
 }
 
 interface AssignmentRow {

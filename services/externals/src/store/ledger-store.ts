@@ -1,39 +1,35 @@
-import { sql, type Queryable, type Transaction } from '@cads/storage';
+import { sql, type Queryable } from '@cads/storage';
 import type { LedgerEntry } from '../contracts/api.ts';
+import type { GuardedWrite } from './guarded-write.ts';
 import { isoOf } from './timestamps.ts';
 
-export async function insertCharge(
-  tx: Transaction,
+/** Books a charge: the write of the call that answers with its receipt. */
+export function insertCharge(
   charge: { orderId: string; userId: string; amountCents: number; receiptId: string },
   at: Date,
-): Promise<void> {
-  await tx.query(
+): GuardedWrite {
+  return (onlyIf) =>
     sql`insert into externals_ledger (order_id, user_id, kind, amount_cents, receipt_id, at)
-        values (${charge.orderId}, ${charge.userId}, 'charge', ${charge.amountCents},
-                ${charge.receiptId}, ${at.toISOString()})`,
-  );
+        select ${charge.orderId}::text, ${charge.userId}::text, 'charge',
+               ${charge.amountCents}::integer, ${charge.receiptId}::text,
+               ${at.toISOString()}::timestamptz
+        where ${onlyIf}`;
 }
 
 /**
  * Refunds every charge of the order (of this user) not refunded yet, each in full under the
- * charge's receipt id; returns how many. The ledger's unique (kind, receipt_id) key turns a
- * concurrent second refund of a charge into a no-op.
+ * charge's receipt id. The ledger's unique (kind, receipt_id) key turns a concurrent second
+ * refund of a charge into a no-op.
  */
-export async function refundCharges(
-  tx: Transaction,
-  order: { orderId: string; userId: string },
-  at: Date,
-): Promise<number> {
-  const { rowCount } = await tx.query(
+export function refundCharges(order: { orderId: string; userId: string }, at: Date): GuardedWrite {
+  return (onlyIf) =>
     sql`insert into externals_ledger (order_id, user_id, kind, amount_cents, receipt_id, at)
         select charge.order_id, charge.user_id, 'refund', charge.amount_cents, charge.receipt_id,
                ${at.toISOString()}::timestamptz
         from externals_ledger charge
         where charge.kind = 'charge' and charge.order_id = ${order.orderId}
-          and charge.user_id = ${order.userId}
-        on conflict (kind, receipt_id) do nothing`,
-  );
-  return rowCount;
+          and charge.user_id = ${order.userId} and ${onlyIf}
+        on conflict (kind, receipt_id) do nothing`;
 }
 
 interface LedgerRow {

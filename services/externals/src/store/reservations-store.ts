@@ -1,5 +1,6 @@
-import { sql, type Queryable, type Transaction } from '@cads/storage';
+import { sql, type Queryable } from '@cads/storage';
 import type { CartLine } from '../contracts/menu.ts';
+import type { GuardedWrite } from './guarded-write.ts';
 import { isoOf, isoOrUndefined } from './timestamps.ts';
 
 export interface Reservation {
@@ -14,31 +15,30 @@ export interface Reservation {
   readonly releasedAt?: string;
 }
 
-export async function insertReservation(
-  tx: Transaction,
+/** Reserves a cart: the write of the call that answers with the reservation. */
+export function insertReservation(
   reservation: Omit<Reservation, 'status' | 'reservedAt' | 'releasedAt'>,
   at: Date,
-): Promise<void> {
-  await tx.query(
+): GuardedWrite {
+  return (onlyIf) =>
     sql`insert into externals_reservations
           (reservation_id, order_id, user_id, restaurant_id, cart, price_cents, reserved_at)
-        values (${reservation.reservationId}, ${reservation.orderId}, ${reservation.userId},
-                ${reservation.restaurantId}, ${JSON.stringify(reservation.cart)}::jsonb,
-                ${reservation.priceCents}, ${at.toISOString()})`,
-  );
+        select ${reservation.reservationId}::text, ${reservation.orderId}::text,
+               ${reservation.userId}::text, ${reservation.restaurantId}::text,
+               ${JSON.stringify(reservation.cart)}::jsonb, ${reservation.priceCents}::integer,
+               ${at.toISOString()}::timestamptz
+        where ${onlyIf}`;
 }
 
-/** Releases every active reservation of the order (of this user); returns how many. */
-export async function releaseReservations(
-  tx: Transaction,
+/** Releases every active reservation of the order (of this user). */
+export function releaseReservations(
   order: { orderId: string; userId: string },
   at: Date,
-): Promise<number> {
-  const { rowCount } = await tx.query(
+): GuardedWrite {
+  return (onlyIf) =>
     sql`update externals_reservations set released_at = ${at.toISOString()}
-        where order_id = ${order.orderId} and user_id = ${order.userId} and released_at is null`,
-  );
-  return rowCount;
+        where order_id = ${order.orderId} and user_id = ${order.userId} and released_at is null
+          and ${onlyIf}`;
 }
 
 interface ReservationRow {
