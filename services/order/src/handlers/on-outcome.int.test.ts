@@ -1,5 +1,5 @@
-import { listDeadLetters } from '@cads/consumer';
-import type { Message } from '@cads/messaging';
+import { type HandlerContext, listDeadLetters } from '@cads/consumer';
+import { type Message, silentLogger } from '@cads/messaging';
 import { waitFor } from '@cads/messaging/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readOrderStatus } from '../store/orders.ts';
@@ -10,6 +10,9 @@ import {
   seedOrder,
   startOrderHarness,
 } from '../testing/order-harness.ts';
+import { recordOutcome } from './on-outcome.ts';
+
+type Outcome = ReturnType<typeof outcome>;
 
 interface View {
   orderId: string;
@@ -217,6 +220,35 @@ describe('order consumes saga outcomes (PGlite)', () => {
 
     expect(await view(order.orderId)).toEqual(before);
     expect(await readOrderStatus(harness.db, order.orderId)).toBe(2);
+  });
+
+  it('records an outcome in one statement, plus one when the status changes', async () => {
+    const order = await placeOrder('counting-user');
+    const [reserved, assigned] = sagaEvents(order, ['restaurant_reserved', 'rider_assigned']) as [
+      Outcome,
+      Outcome,
+    ];
+    /** Handles `message` directly (no broker, no inbox) and counts its statements. */
+    const statements = (message: Outcome) =>
+      harness.db.transaction(async (tx) => {
+        let count = 0;
+        const context: HandlerContext = {
+          tx: { query: (statement, values) => ((count += 1), tx.query(statement, values)) },
+          emit: () => {
+            throw new Error('recording an outcome emits nothing');
+          },
+          log: silentLogger,
+          attempt: 1,
+        };
+        await recordOutcome(message, context);
+        return count;
+      });
+
+    expect(await statements(reserved)).toBe(2); // created → updated
+    expect(await statements(assigned)).toBe(1); // still updated
+    expect(await statements(assigned)).toBe(1); // the same id again
+    expect(await readOrderStatus(harness.db, order.orderId)).toBe(1);
+    expect(await countEvents(order.orderId)).toBe(3);
   });
 
   it('dead-letters an invalid or foreign outcome while other orders complete', async () => {

@@ -4,8 +4,8 @@ import { paymentEvents } from '@cads/payment/contracts';
 import { restaurantEvents } from '@cads/restaurant/contracts';
 import { riderEvents } from '@cads/rider/contracts';
 import { foldOrder, type OutcomeType } from '../domain/order-state.ts';
-import { listOrderEvents, recordOrderEvent } from '../store/order-events.ts';
-import { lockOrder, updateOrderStatus } from '../store/orders.ts';
+import { recordOrderEvent } from '../store/order-events.ts';
+import { updateOrderStatus } from '../store/orders.ts';
 
 /** What every outcome event carries, whatever its step (a type, so it is a plain record). */
 type OutcomeData = { readonly orderId: string; readonly userId: string };
@@ -16,8 +16,8 @@ type OutcomeData = { readonly orderId: string; readonly userId: string };
  *
  * Guarantees:
  * - The status is `foldOrder` of every recorded event, whatever order they arrived in: the
- *   order's row is locked first, so two events of one order never recompute concurrently,
- *   even on two instances.
+ *   order's row is locked before the event is recorded and the events are read, so two events
+ *   of one order never recompute concurrently, even on two instances.
  * - A second copy of an event (same id) is absorbed by the inbox and by the timeline's key;
  *   a copy under a new id is audited but changes neither the status nor the view.
  * - An event for an order this service never accepted, whose subject is not its order, or
@@ -36,22 +36,25 @@ export async function recordOutcome(
       `${message.type} ${message.id}: subject ${message.subject} is not its order ${orderId}`,
     );
   }
-  const order = await lockOrder(tx, orderId);
-  if (!order) throw new TerminalError(`${message.type} ${message.id}: unknown order ${orderId}`);
-  if (order.userId !== userId) {
-    throw new TerminalError(
-      `${message.type} ${message.id}: order ${orderId} belongs to another user than ${userId}`,
-    );
-  }
-  const recorded = await recordOrderEvent(tx, {
+  const recording = await recordOrderEvent(tx, {
     orderId,
+    userId,
     id: message.id,
     type: message.type,
     time: message.time,
     data: message.data,
   });
-  if (!recorded) return;
-  const { status } = foldOrder(order, await listOrderEvents(tx, orderId));
+  if (!recording) {
+    throw new TerminalError(`${message.type} ${message.id}: unknown order ${orderId}`);
+  }
+  const { order } = recording;
+  if (order.userId !== userId) {
+    throw new TerminalError(
+      `${message.type} ${message.id}: order ${orderId} belongs to another user than ${userId}`,
+    );
+  }
+  if (!recording.recorded) return;
+  const { status } = foldOrder(order, recording.events);
   if (status !== order.status) await updateOrderStatus(tx, orderId, status);
 }
 

@@ -1,5 +1,6 @@
 import type { Cart } from '@cads/order/contracts';
 import { sql, type Queryable } from '@cads/storage';
+import type { RecordedEvent } from '../domain/order-state.ts';
 
 /** An order as stored; `status` is the cached result of the fold over its events. */
 export interface StoredOrder {
@@ -37,27 +38,33 @@ const toOrder = (row: OrderRow): StoredOrder => ({
 
 export type NewOrder = Omit<StoredOrder, 'updatedAt'>;
 
-/** Inserts a new order; fails on an existing id (ids are fresh UUIDv7s, so that is a bug). */
-export async function insertOrder(tx: Queryable, order: NewOrder): Promise<void> {
-  await tx.query(
-    sql`insert into orders (order_id, user_id, restaurant_id, cart, price_cents, status, created_at, updated_at)
-        values (${order.orderId}, ${order.userId}, ${order.restaurantId}, ${JSON.stringify(order.cart)}::jsonb,
-                ${order.priceCents}, ${order.status}, ${order.createdAt.toISOString()}::timestamptz,
-                ${order.createdAt.toISOString()}::timestamptz)`,
-  );
-}
-
 /**
- * Locks the order's row until the transaction ends and returns it. Holding it serialises
- * every recompute of one order, even across instances consuming the same group.
+ * Inserts a new order and the first entry of its timeline (its `order_created`) in one
+ * statement. Fails on an existing order id or event id (both are fresh UUIDs, so that is a bug).
  */
-export async function lockOrder(tx: Queryable, orderId: string): Promise<StoredOrder | undefined> {
-  const { rows } = await tx.query<OrderRow>(
-    sql`select * from orders where order_id = ${orderId} for update`,
+export async function insertOrder(
+  tx: Queryable,
+  order: NewOrder,
+  created: RecordedEvent,
+): Promise<void> {
+  const createdAt = order.createdAt.toISOString();
+  await tx.query(
+    sql`with inserted as (
+          insert into orders (order_id, user_id, restaurant_id, cart, price_cents, status,
+                              created_at, updated_at)
+          values (${order.orderId}, ${order.userId}, ${order.restaurantId},
+                  ${JSON.stringify(order.cart)}::jsonb, ${order.priceCents}, ${order.status},
+                  ${createdAt}::timestamptz, ${createdAt}::timestamptz)
+          returning order_id
+        )
+        insert into order_events (event_id, order_id, type, time, data)
+        select ${created.id}, order_id, ${created.type}, ${created.time}::timestamptz,
+               ${JSON.stringify(created.data)}::jsonb
+        from inserted`,
   );
-  return rows[0] && toOrder(rows[0]);
 }
 
+/** Rewrites the cached status; call it under the order's row lock (see `recordOrderEvent`). */
 export async function updateOrderStatus(
   tx: Queryable,
   orderId: string,

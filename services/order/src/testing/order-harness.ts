@@ -73,7 +73,7 @@ export function outcome(
   order: { readonly orderId: string; readonly userId: string },
   data: Record<string, unknown>,
   envelope: { readonly id?: string; readonly time?: Date } = {},
-): Message {
+): Message<{ orderId: string; userId: string } & Record<string, unknown>> {
   return createMessage({
     type,
     source: sources[type.split('_')[0] ?? ''] ?? '/cads/test',
