@@ -21,7 +21,9 @@ export interface EmbeddedOptions {
 
 /**
  * The embedded mode: one PGlite instance with its data on disk, the durable event log in its
- * `cads_broker` schema, and every service in its own schema, all in this process.
+ * `cads_broker` schema, and every service in its own schema, all in this process. As the log
+ * shares the database, services append their events to it in their own transactions: the log
+ * is their outbox, with no relay and no second copy.
  */
 export async function startEmbedded(options: EmbeddedOptions): Promise<RunningSystem> {
   await mkdir(options.dataDir, { recursive: true });
@@ -35,6 +37,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<RunningSy
     const system = await startSystem({
       databaseFor: (service) => host.database(service),
       broker,
+      outbox: { enqueue: (tx, messages) => broker.appendWithin(tx, messages), committed() {} },
       logger: options.logger,
       adminToken: options.adminToken,
       sessionSecret: options.sessionSecret ?? (await storedSecret(options.dataDir)),

@@ -8,6 +8,7 @@ import { orderService } from '@cads/order';
 import { paymentService } from '@cads/payment';
 import { restaurantService } from '@cads/restaurant';
 import { riderService } from '@cads/rider';
+import type { Outbox } from '@cads/consumer';
 import { createService, type Service, type ServiceDefinition } from '@cads/service';
 import type { Database } from '@cads/storage';
 import type { Logger } from 'pino';
@@ -100,6 +101,8 @@ export interface SystemOptions {
   /** The database of each service (a schema of one PGlite, or a database per service). */
   readonly databaseFor: (service: ServiceName) => Promise<Database>;
   readonly broker: Broker;
+  /** Where services put their events; default: each one's outbox table and relay. */
+  readonly outbox?: Outbox;
   readonly logger: Logger;
   readonly adminToken: string;
   /** Signs the BFF's session cookies (≥ 32 characters). */
@@ -152,6 +155,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
         db,
         broker: options.broker,
         logger: options.logger,
+        ...(options.outbox ? { outbox: options.outbox } : {}),
       });
       await service.start();
       started.push(service);

@@ -24,7 +24,7 @@ import {
   type HandlerOutcome,
   noMetrics,
 } from './observability.ts';
-import { createCausedMessage, enqueue } from './outbox.ts';
+import { createCausedMessage, type Outbox, tableOutbox } from './outbox.ts';
 import { defaultRetryPolicy, type RetryPolicy, retryDelayMs } from './retry-policy.ts';
 import { startRedrivePoller } from './redrive.ts';
 
@@ -37,7 +37,12 @@ export interface ConsumerOptions {
   readonly broker: Broker;
   /** Event type → handler. Only these types are subscribed. */
   readonly handlers: Readonly<Record<string, HandlerDefinition>>;
-  /** Woken after each commit that wrote to the outbox. */
+  /**
+   * Where emitted messages go, in the handler's transaction. Default: the outbox table, with
+   * `relay` woken after each commit that wrote to it.
+   */
+  readonly outbox?: Outbox;
+  /** With the default outbox: woken after each commit that wrote to the outbox table. */
   readonly relay?: { wake(): void };
   /** Transactions running at once, at most. Default 4. */
   readonly concurrency?: number;
@@ -124,6 +129,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
   const log = options.log ?? silentLogger;
   const metrics = options.metrics ?? noMetrics;
   const policy: RetryPolicy = { ...defaultRetryPolicy, ...options.retry };
+  const outbox = options.outbox ?? tableOutbox(options.relay);
   const validators = new Map<string, Validator>(
     Object.entries(options.handlers).map(([type, definition]) => [
       type,
@@ -203,9 +209,9 @@ export function createConsumer(options: ConsumerOptions): Consumer {
           outcomes.set(item, 'duplicate');
         }
       }
-      await enqueue(tx, outgoing);
+      await outbox.enqueue(tx, outgoing);
     });
-    if (outgoing.length > 0) options.relay?.wake();
+    if (outgoing.length > 0) outbox.committed();
     await Promise.all(
       items.map(async (item) => {
         const outcome = outcomes.get(item) ?? 'handled';

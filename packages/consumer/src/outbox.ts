@@ -3,8 +3,31 @@ import { createMessage, type Message } from '@cads/messaging';
 import { sql, type Transaction } from '@cads/storage';
 
 /**
- * Writes messages to the outbox inside the caller's transaction. They are published by the
- * outbox relay after the transaction commits, and never if it rolls back: the state change
+ * Where a service's transactions put the messages they emit. Guarantee of every outbox: the
+ * messages are published if, and only if, the transaction that enqueued them commits (no dual
+ * write), at least once.
+ */
+export interface Outbox {
+  /** Inside the caller's transaction; one statement for the whole batch. */
+  enqueue(tx: Transaction, messages: readonly Message[]): Promise<void>;
+  /** After a transaction that enqueued has committed: publish soon. */
+  committed(): void;
+}
+
+/**
+ * The outbox table (`cads_outbox`) of the service's own database, published by an outbox relay
+ * (`createOutboxRelay`), which `committed` wakes. Works with any broker.
+ */
+export function tableOutbox(relay?: { wake(): void }): Outbox {
+  return {
+    enqueue,
+    committed: () => relay?.wake(),
+  };
+}
+
+/**
+ * Writes messages to the outbox table inside the caller's transaction. They are published by
+ * the outbox relay after the transaction commits, and never if it rolls back: the state change
  * and its events are one atomic unit (no dual write). One statement for the whole batch.
  */
 export async function enqueue(tx: Transaction, messages: readonly Message[]): Promise<void> {

@@ -4,7 +4,9 @@ import {
   createConsumer,
   createOutboxRelay,
   installConsumerTables,
+  type Outbox,
   type OutboxRelay,
+  tableOutbox,
 } from '@cads/consumer';
 import {
   createConsumerMetrics,
@@ -20,13 +22,13 @@ import type { Logger } from 'pino';
 /** What a service may customise of its consumer; the rest comes from the runtime. */
 export type ServiceConsumerOptions = Omit<
   ConsumerOptions,
-  'name' | 'source' | 'db' | 'broker' | 'relay' | 'log' | 'metrics'
+  'name' | 'source' | 'db' | 'broker' | 'outbox' | 'relay' | 'log' | 'metrics'
 >;
 
-/** What routes get: the service's own database, and the relay to wake after writing the outbox. */
+/** What routes get: the service's own database, and the outbox for the events they emit. */
 export interface RouteContext {
   readonly db: Database;
-  readonly relay: OutboxRelay;
+  readonly outbox: Outbox;
   readonly log: Logger;
 }
 
@@ -61,13 +63,20 @@ export interface ServiceDependencies {
   readonly db: Database;
   readonly broker: Broker;
   readonly logger: Logger;
+  /**
+   * Where the service's transactions put their events. Default: the outbox table of `db`,
+   * published by the service's own relay. The embedded mode passes an outbox that appends to
+   * the event log in the same transaction (the log shares the database), and runs no relay.
+   */
+  readonly outbox?: Outbox;
 }
 
 export interface Service {
   readonly name: string;
   readonly app: HttpApp;
   readonly consumer: Consumer | undefined;
-  readonly relay: OutboxRelay;
+  /** The outbox table's relay; none when the dependencies brought their own outbox. */
+  readonly relay: OutboxRelay | undefined;
   /** Applies migrations, then starts the relay and the consumer. Call before listening. */
   start(): Promise<void>;
   /**
@@ -105,7 +114,10 @@ export async function createService(
       ...(definition.description ? { description: definition.description } : {}),
     },
   });
-  const relay = createOutboxRelay({ db, broker, source: name, log, metrics });
+  const relay = dependencies.outbox
+    ? undefined
+    : createOutboxRelay({ db, broker, source: name, log, metrics });
+  const outbox = dependencies.outbox ?? tableOutbox(relay);
   const consumer = definition.consumer
     ? createConsumer({
         ...definition.consumer,
@@ -113,13 +125,13 @@ export async function createService(
         source: `/cads/${name}`,
         db,
         broker,
-        relay,
+        outbox,
         log,
         metrics,
       })
     : undefined;
   registerConsumerStats(registry, async () => (consumer ? [await consumer.stats()] : []), { log });
-  await definition.routes?.(app, { db, relay, log });
+  await definition.routes?.(app, { db, outbox, log });
 
   let started = false;
   let stopRun: (() => Promise<void>) | undefined;
@@ -134,7 +146,7 @@ export async function createService(
       if (definition.migrations) {
         await migrate(db, name, await loadMigrations(definition.migrations));
       }
-      await relay.start();
+      await relay?.start();
       stopRun = await definition.run?.({ db, broker, log });
       await consumer?.start();
       started = true;
@@ -143,7 +155,7 @@ export async function createService(
       await stopRun?.();
       stopRun = undefined;
       await consumer?.stop();
-      await relay.stop();
+      await relay?.stop();
       await app.close();
       started = false;
     },

@@ -1,8 +1,6 @@
-import { enqueue } from '@cads/consumer';
 import { type HttpApp, httpProblem, ProblemDetailsSchema } from '@cads/http';
 import type { RouteContext } from '@cads/service';
 import { v7 as uuidv7 } from 'uuid';
-import { recordOrderEvent } from '../../store/order-events.ts';
 import { insertOrder } from '../../store/orders.ts';
 import { checkCart, describeCartErrors } from '../check-cart.ts';
 import { orderCreatedMessage, sagaTraceparent } from '../order-created.ts';
@@ -21,7 +19,7 @@ export interface PlaceOrderOptions {
  */
 export function registerPlaceOrder(
   app: HttpApp,
-  { db, relay }: RouteContext,
+  { db, outbox }: RouteContext,
   { now }: PlaceOrderOptions,
 ): void {
   app.post(
@@ -57,25 +55,22 @@ export function registerPlaceOrder(
         sagaTraceparent(typeof traceparent === 'string' ? traceparent : undefined),
       );
       await db.transaction(async (tx) => {
-        await insertOrder(tx, {
-          orderId,
-          userId,
-          restaurantId,
-          cart,
-          priceCents: checked.priceCents,
-          status: 0,
-          createdAt,
-        });
-        await recordOrderEvent(tx, {
-          orderId,
-          id: message.id,
-          type: message.type,
-          time: message.time,
-          data: message.data,
-        });
-        await enqueue(tx, [message]);
+        await insertOrder(
+          tx,
+          {
+            orderId,
+            userId,
+            restaurantId,
+            cart,
+            priceCents: checked.priceCents,
+            status: 0,
+            createdAt,
+          },
+          { id: message.id, type: message.type, time: message.time, data: message.data },
+        );
+        await outbox.enqueue(tx, [message]);
       });
-      relay.wake();
+      outbox.committed();
       request.log.info({ orderId, userId, messageId: message.id }, 'order accepted');
       return reply.code(202).send({ orderId, userId });
     },
