@@ -22,6 +22,7 @@ import {
 } from './report.ts';
 import { type BenchSystem, startClusterBench, startEmbeddedBench } from './systems.ts';
 import { FinalTracker } from './tracker.ts';
+import { serviceNames } from '../../apps/cli/src/system.ts';
 
 const usage = `Usage: npx tsx bench/saga/main.ts [options]
   --mode embedded|cluster|both   default both
@@ -31,6 +32,8 @@ const usage = `Usage: npx tsx bench/saga/main.ts [options]
   --sustain-seconds N            cluster: the sustained run (default 60)
   --sustain-rate R               cluster: its rate, sagas/s (default 250)
   --port P                       cluster: first port to try (default 4100)
+  --instances N                  cluster: processes per service (default 1; 2 cores gain nothing
+                                 from more, see bench:scaling)
   --profile                      print per-service handler and HTTP latencies of each run
   --write                        replace the saga section of docs/benchmarks.md
 `;
@@ -44,6 +47,7 @@ const { values } = parseArgs({
     'sustain-seconds': { type: 'string', default: '60' },
     'sustain-rate': { type: 'string', default: String(targets.clusterRate) },
     port: { type: 'string', default: '4100' },
+    instances: { type: 'string', default: '1' },
     profile: { type: 'boolean', default: false },
     write: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
@@ -66,6 +70,7 @@ const numbers = {
   sustainSeconds: Number(values['sustain-seconds']),
   sustainRate: Number(values['sustain-rate']),
   port: Number(values.port),
+  instances: Number(values.instances),
 };
 if (
   modes.length === 0 ||
@@ -74,7 +79,8 @@ if (
   process.stderr.write(usage);
   process.exit(2);
 }
-const { seconds, warmupSeconds, concurrency, sustainSeconds, sustainRate, port } = numbers;
+const { seconds, warmupSeconds, concurrency, sustainSeconds, sustainRate, port, instances } =
+  numbers;
 
 let interrupted = false;
 process.on('SIGINT', () => {
@@ -237,7 +243,13 @@ for (const mode of modes) {
   console.log(`\n[${mode}] starting the system…`);
   let system: BenchSystem;
   try {
-    system = mode === 'embedded' ? await startEmbeddedBench() : await startClusterBench(port);
+    system =
+      mode === 'embedded'
+        ? await startEmbeddedBench()
+        : await startClusterBench(
+            port,
+            Object.fromEntries(serviceNames.map((service) => [service, instances])),
+          );
   } catch (error) {
     console.error(`[${mode}] could not start:`, error);
     failed = true;
