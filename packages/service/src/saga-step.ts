@@ -87,21 +87,37 @@ export function forwardStep<S extends TSchema, A extends TSchema>(
   return on<S, ForwardPrepared<Static<A>>>(
     options.schema,
     async (message, { tx, emit }, prepared) => {
+      if (prepared.answer === 'not_called') return;
       const ref = orderRefOf(message.data);
-      const record = await store.find(tx, ref.orderId, true);
-      const decision = decideForwardCommit(record, prepared.answer);
-      if (decision === 'retry') {
+      const record: NewStepRecord =
+        prepared.answer === 'accepted'
+          ? { ...ref, status: 0, details: prepared.body }
+          : { ...ref, status: 4, reason: prepared.reason };
+      // The external system was called because `prepare` found no record, which is nearly
+      // always still true: the insert is the check (one round trip instead of two), and only
+      // when something was recorded since (a tombstone, another delivery) is it read and decided.
+      if (!(await store.insert(tx, record))) {
+        const decision = decideForwardCommit(
+          await store.find(tx, ref.orderId, true),
+          prepared.answer,
+        );
+        if (decision === 'retry') {
+          throw new RetryableError(
+            `${store.table}: order ${ref.orderId} was compensated while the step ran; releasing on the next attempt`,
+          );
+        }
+        if (decision === 'nothing') return;
         throw new RetryableError(
-          `${store.table}: order ${ref.orderId} was compensated while the step ran; releasing on the next attempt`,
+          `${store.table}: order ${ref.orderId} was recorded concurrently; deciding again`,
         );
       }
-      if (decision === 'store_accepted' && prepared.answer === 'accepted') {
-        await insertOrRetry(tx, store, { ...ref, status: 0, details: prepared.body });
-        emit(checked(options.accepted(message.data, prepared.body)));
-      } else if (decision === 'store_rejected' && prepared.answer === 'rejected') {
-        await insertOrRetry(tx, store, { ...ref, status: 4, reason: prepared.reason });
-        emit(checked(options.rejected(message.data, prepared.reason)));
-      }
+      emit(
+        checked(
+          prepared.answer === 'accepted'
+            ? options.accepted(message.data, prepared.body)
+            : options.rejected(message.data, prepared.reason),
+        ),
+      );
     },
     async (message, { db, attempt }) => {
       const ref = orderRefOf(message.data);
