@@ -32,6 +32,9 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<RunningSy
     db: await host.database('cads_broker'),
     log: options.logger,
     retentionMs: 7 * 24 * 3_600_000,
+    // Every delivery is a row inserted, claimed and deleted: under load the dead rows slow the
+    // fetches within seconds, and PGlite has no autovacuum.
+    vacuumIntervalMs: 5_000,
   });
   try {
     const system = await startSystem({

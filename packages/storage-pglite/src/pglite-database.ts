@@ -108,27 +108,33 @@ function createSchemaDatabase(
     query: (statement, values) =>
       exclusive(schema, (prefix) => run(pglite, prepared, schema, statement, values, prefix)),
     // BEGIN/COMMIT sent directly rather than through `pglite.transaction`: the host's queue
-    // already keeps everything else off the instance, and the search path then rides on BEGIN.
+    // already keeps everything else off the instance, and BEGIN (with the search path switch)
+    // then rides on the transaction's first statement: one message fewer per transaction.
     transaction: (work) =>
       exclusive(schema, async (prefix) => {
         // After BEGIN, so a rollback also undoes the switch (and the path is set again next time).
-        await pglite.exec(`begin;\n${prefix}`);
+        let opening = `begin;\n${prefix}`;
         let open = true;
         const queryable: Queryable = {
           query: (statement, values) => {
             if (!open) return Promise.reject(new Error('the transaction has ended'));
-            return run(pglite, prepared, schema, statement, values, '');
+            const lead = opening;
+            opening = '';
+            return run(pglite, prepared, schema, statement, values, lead);
           },
         };
         try {
           const result = await work(queryable);
           open = false;
-          await pglite.exec('commit');
+          // A transaction that ran no statement has nothing to commit, but the path it was
+          // given must still be set: the queue records it as set once `work` succeeds.
+          if (opening === '') await pglite.exec('commit');
+          else if (prefix !== '') await pglite.exec(prefix);
           return result;
         } catch (error) {
           if (open) {
             open = false;
-            await pglite.exec('rollback');
+            if (opening === '') await pglite.exec('rollback');
           }
           throw error;
         }
@@ -167,13 +173,13 @@ async function run<Row>(
   prefix: string,
 ): Promise<QueryResult<Row>> {
   const { text, values: params } = toStatement(statement, values);
-  // Sent on its own: a statement such as VACUUM refuses to share a query string.
-  if (prefix !== '') await target.exec(prefix);
   const call = params.length === 0 ? undefined : prepared.render(schema.name, text, params);
+  // Otherwise sent on its own: a statement such as VACUUM refuses to share a query string.
+  if (prefix !== '' && !call) await target.exec(prefix);
   if (params.length === 0 || call) {
     let results: Results[];
     try {
-      results = await target.exec(call ? call.text : text);
+      results = await target.exec(call ? `${prefix}${call.text}` : text);
     } catch (error) {
       call?.forget();
       throw error;

@@ -167,6 +167,9 @@ export function describeDatabaseContract(
         ).rejects.toThrow('abort');
         expect(await read(other)).toBe('theirs');
         expect(await read(db)).toBe('mine');
+        // A transaction that runs no statement still leaves the next one in its schema.
+        expect(await other.transaction(() => Promise.resolve('nothing run'))).toBe('nothing run');
+        expect(await read(other)).toBe('theirs');
         await expect(other.query(sql`select ${1}::int / 0`)).rejects.toThrow();
         expect(await Promise.all([read(db), read(other), read(db)])).toEqual([
           'mine',
