@@ -9,6 +9,7 @@ import { listDeadLetters } from './dead-letters.ts';
 import { RetryableError, TerminalError } from './errors.ts';
 import { on } from './handler.ts';
 import type { ConsumerMetrics, HandlerOutcome } from './observability.ts';
+import type { Outbox } from './outbox.ts';
 import { createOutboxRelay, type OutboxRelay } from './outbox-relay.ts';
 import { runtimeHarnesses } from './testing/harnesses.ts';
 import type { RuntimeHarness } from './testing/runtime-harness.ts';
@@ -121,6 +122,52 @@ for (const { name, skip, setup } of await runtimeHarnesses()) {
           'select count(*)::int as n from cads_outbox',
         );
         expect(rows[0]?.n).toBe(0);
+      });
+
+      it('emits through a given outbox, in the handler transaction, told after each commit', async () => {
+        const svc = await service('own');
+        const created = `${svc.tag}_created`;
+        const reserved = `${svc.tag}_reserved`;
+        await svc.db.query('create table sent (id text primary key, type text not null)');
+        let committed = 0;
+        const outbox: Outbox = {
+          async enqueue(tx, messages) {
+            for (const message of messages) {
+              await tx.query(sql`insert into sent values (${message.id}, ${message.type})`);
+            }
+          },
+          committed: () => {
+            committed += 1;
+          },
+        };
+        const consumer = track(
+          createConsumer({
+            name: svc.tag,
+            source: `/${svc.tag}`,
+            db: svc.db,
+            broker: svc.broker,
+            outbox,
+            retry: { baseDelayMs: 10, maxDelayMs: 20 },
+            handlers: {
+              [created]: on(Created, async (message, { tx, emit, attempt }) => {
+                await recordEffect(tx, message);
+                emit({ type: reserved, data: { n: message.data.n } });
+                // The first attempt fails after emitting: what it enqueued rolls back with it.
+                if (attempt === 1) throw new RetryableError('once');
+              }),
+            },
+          }),
+        );
+        await consumer.start();
+        await svc.broker.publish(newMessages(created, ['a', 'b']));
+        await waitFor('both handled', async () => (await effects(svc.db)).length === 2);
+        const { rows } = await svc.db.query<{ type: string }>('select type from sent');
+        expect(rows).toEqual([{ type: reserved }, { type: reserved }]);
+        expect(committed).toBeGreaterThanOrEqual(1);
+        const { rows: table } = await svc.db.query<{ n: number }>(
+          'select count(*)::int as n from cads_outbox',
+        );
+        expect(table[0]?.n).toBe(0);
       });
 
       it('absorbs a redelivery after a lost ack: the state changes once', async () => {
