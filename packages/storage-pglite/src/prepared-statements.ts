@@ -1,3 +1,5 @@
+import { sqlLiteral } from '@cads/storage';
+
 /**
  * Prepared statements for PGlite.
  *
@@ -8,10 +10,8 @@
  * primary-key lookup), which matters because every service of the embedded mode shares the
  * one thread PGlite runs on.
  *
- * Safety: parameters become SQL literals, not statement text: every value is rendered as a
- * single-quoted string (quotes doubled; with `standard_conforming_strings` on, which `check`
- * asserts, nothing else in it is special) and PostgreSQL converts it to the parameter's type with
- * that type's input function, exactly as it does a text-format parameter.
+ * Safety: parameters become SQL literals (`sqlLiteral`), never statement text; the host checks
+ * `standard_conforming_strings` when it opens.
  *
  * Plans stay valid: a statement is prepared per (schema, text), so it always runs with the
  * search path it was planned with.
@@ -31,7 +31,7 @@ export class PreparedStatements {
    */
   render(schema: string, text: string, params: readonly unknown[]): PreparedCall | undefined {
     const key = `${schema}\u0000${text}`;
-    const literals = params.map(literal).join(', ');
+    const literals = params.map(sqlLiteral).join(', ');
     const known = this.#names.get(key);
     if (known !== undefined) {
       return { text: `execute ${known}(${literals})`, forget: () => this.#names.delete(key) };
@@ -51,44 +51,4 @@ export interface PreparedCall {
   readonly text: string;
   /** Call when the call failed: the statement is prepared again next time. */
   readonly forget: () => void;
-}
-
-/** A parameter as an SQL string literal in PostgreSQL's text format for its type. */
-export function literal(value: unknown): string {
-  if (value === null || value === undefined) return 'null';
-  return quote(textOf(value));
-}
-
-function textOf(value: unknown): string {
-  switch (typeof value) {
-    case 'string':
-      return value;
-    case 'number':
-    case 'bigint':
-      return String(value);
-    case 'boolean':
-      return value ? 'true' : 'false';
-    case 'object':
-      if (value instanceof Date) return value.toISOString();
-      if (value instanceof Uint8Array) return `\\x${Buffer.from(value).toString('hex')}`;
-      if (Array.isArray(value)) return arrayText(value);
-      return JSON.stringify(value);
-    default:
-      throw new TypeError(`cannot pass a ${typeof value} as an SQL parameter`);
-  }
-}
-
-/** PostgreSQL's array input format: `{"a","b",NULL}`, nested arrays for more dimensions. */
-function arrayText(values: readonly unknown[]): string {
-  const elements = values.map((element) => {
-    if (element === null || element === undefined) return 'NULL';
-    if (Array.isArray(element)) return arrayText(element);
-    return `"${textOf(element).replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
-  });
-  return `{${elements.join(',')}}`;
-}
-
-function quote(text: string): string {
-  if (text.includes('\u0000')) throw new TypeError('SQL text cannot contain NUL characters');
-  return `'${text.replaceAll("'", "''")}'`;
 }

@@ -4,6 +4,7 @@ import {
   type QueryResult,
   type Queryable,
   SqlIdentifier,
+  inlineParameters,
   toStatement,
 } from '@cads/storage';
 
@@ -36,7 +37,9 @@ export async function openPostgresDatabase(options: PostgresDatabaseOptions): Pr
   const clientConfig = {
     connectionString: options.connectionString,
     types: typeParsers,
-    options: `-c search_path=${schema.quoted},public`,
+    // Set per connection: a transaction's first statement inlines its parameters as literals,
+    // which is only safe with standard-conforming strings.
+    options: `-c search_path=${schema.quoted},public -c standard_conforming_strings=on`,
     application_name: options.applicationName ?? 'cads',
   };
   const pool = new pg.Pool({ ...clientConfig, max: options.maxConnections ?? 10 });
@@ -56,14 +59,28 @@ export async function openPostgresDatabase(options: PostgresDatabaseOptions): Pr
     query: (statement, values) => run(pool, statement, values),
     async transaction(work) {
       const client = await pool.connect();
+      let begun = false;
       try {
-        await client.query('begin');
-        const tx: Queryable = { query: (statement, values) => run(client, statement, values) };
+        const tx: Queryable = {
+          query: (statement, values) => {
+            if (begun) return run(client, statement, values);
+            // BEGIN travels with the first statement, one round trip fewer per transaction:
+            // a script in the simple protocol, its parameters inlined as literals.
+            begun = true;
+            const { text, values: params } = toStatement(statement, values);
+            const first = params.length === 0 ? text : inlineParameters(text, params);
+            return run(client, `begin;\n${first}`, undefined);
+          },
+        };
         const result = await work(tx);
-        await client.query('commit');
+        if (begun) await client.query('commit');
         client.release();
         return result;
       } catch (error) {
+        if (!begun) {
+          client.release();
+          throw error;
+        }
         // A failed rollback means the connection is broken: destroy it rather than reuse it.
         await client.query('rollback').then(
           () => client.release(),

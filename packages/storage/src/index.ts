@@ -3,3 +3,4 @@ export type { Migration, MigrationReport } from './migrations.ts';
 export { loadMigrations, migrate } from './migrations.ts';
 export type { SqlStatement } from './sql.ts';
 export { sql, SqlIdentifier, SqlRaw, toStatement } from './sql.ts';
+export { inlineParameters, sqlLiteral } from './literals.ts';

@@ -62,6 +62,22 @@ export function describeDatabaseContract(
       expect(rows[0]?.at).toBeInstanceOf(Date);
     });
 
+    it('passes every kind of parameter unchanged, first in a transaction or not', async () => {
+      const text = "it's \\ \"q\" $1 -- '' $$";
+      const list = ['a"b', 'c\\d', null, "e'f", '{x}'];
+      const doc = { k: "v'", n: [1, 2] };
+      const at = new Date('2026-11-22T10:00:00.123Z');
+      const statement = sql`select ${text}::text as s, ${42}::int as i, ${1.5}::float8 as f,
+        ${true}::boolean as b, ${null}::text as n, ${list}::text[] as a,
+        ${JSON.stringify(doc)}::jsonb as j, ${at}::timestamptz as t, ${'x'} as u`;
+      const outside = await db.query(statement);
+      const inside = await db.transaction((tx) => tx.query(statement));
+      expect(outside.rows).toEqual([
+        { s: text, i: 42, f: 1.5, b: true, n: null, a: list, j: doc, t: at, u: 'x' },
+      ]);
+      expect(inside.rows).toEqual(outside.rows);
+    });
+
     it('reports the row count of writes', async () => {
       await db.query('create table counted (id int primary key)');
       const inserted = await db.query(
