@@ -147,6 +147,10 @@ export async function createService(
         await migrate(db, name, await loadMigrations(definition.migrations));
       }
       await relay?.start();
+      if (!relay) {
+        // Rows an earlier version left in the outbox table are still owed to the broker.
+        await createOutboxRelay({ db, broker, source: name, log, metrics }).flush();
+      }
       stopRun = await definition.run?.({ db, broker, log });
       await consumer?.start();
       started = true;
