@@ -35,6 +35,9 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<RunningSy
     // Every delivery is a row inserted, claimed and deleted: under load the dead rows slow the
     // fetches within seconds, and PGlite has no autovacuum.
     vacuumIntervalMs: 5_000,
+    // Every statement waits for the one thread PGlite runs on: fewer, fuller fetches leave more
+    // of it to the services (the saga benchmark gains ≈ 20 % for ≤ 10 ms per delivery).
+    fetchIntervalMs: 10,
   });
   try {
     const system = await startSystem({

@@ -335,6 +335,45 @@ export function describeBrokerScenarios(
       expect(rows).toEqual([{ n: 2 }]);
     });
 
+    it('spaces the fetches of a subscription by fetchIntervalMs, delivering everything', async () => {
+      const type = uniqueName('spaced');
+      const inner = await harness.open();
+      let fetchStatements = 0;
+      const counting: Database = {
+        ...inner,
+        query: (statement, values) => {
+          const text = typeof statement === 'string' ? statement : statement.text;
+          if (text.includes('broker_fetch(')) fetchStatements += 1;
+          return inner.query(statement, values);
+        },
+      };
+      const broker = await createPostgresBroker({
+        db: counting,
+        pollIntervalMs: 60_000,
+        fetchIntervalMs: 300,
+      });
+      brokers.push(broker);
+      const received: number[] = [];
+      handles.push(
+        await broker.subscribe(
+          { group: uniqueName('g'), types: [type], mode: 'competing' },
+          async (d) => {
+            received.push(dataOf(d));
+            await d.ack();
+          },
+        ),
+      );
+      const before = fetchStatements;
+      const started = Date.now();
+      // Twenty publishes, each waking the subscription, within well under one interval.
+      for (let n = 0; n < 20; n += 1) await broker.publish([event(type, `k${n}`, n)]);
+      await waitFor('20 deliveries', () => received.length >= 20, { timeoutMs: 5_000 });
+      const elapsed = Date.now() - started;
+      expect(received.sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, n) => n));
+      // At most one fetch per interval started since (plus the one already due).
+      expect(fetchStatements - before).toBeLessThanOrEqual(Math.ceil(elapsed / 300) + 1);
+    });
+
     it('prunes only entries old enough that every group has settled', async () => {
       const type = uniqueName('prune');
       // A schema of its own: other scenarios' groups would hold retention back.

@@ -24,6 +24,8 @@ export interface SubscriptionConfig {
   readonly maxInFlight: number;
   readonly ackTimeoutMs: number;
   readonly pollIntervalMs: number;
+  /** Two fetches of this subscription start at least this far apart. */
+  readonly fetchIntervalMs: number;
   readonly handlerErrorRetryMs: number;
   /** False once the broker is closed: settling is then refused. */
   readonly isOpen: () => boolean;
@@ -185,6 +187,7 @@ export function startSubscription(
     }
   };
 
+  let lastFetchAt = 0;
   const run = async (): Promise<void> => {
     let failures = 0;
     while (!stopped) {
@@ -192,6 +195,11 @@ export function startSubscription(
         await waitForWake(config.pollIntervalMs);
         continue;
       }
+      // Under load, wake-ups come faster than fetches are worth: spacing them lets one fetch
+      // (a fixed cost, most of it not per row) take everything published meanwhile.
+      const spacing = config.fetchIntervalMs - (Date.now() - lastFetchAt);
+      if (spacing > 0) await pause(spacing);
+      lastFetchAt = Date.now();
       dirty = false;
       const capacity = config.maxInFlight - inFlight.size;
       if (capacity <= 0) continue;
