@@ -244,6 +244,44 @@ describe.skipIf(chromiumMissing)(
       await context.close();
     });
 
+    it('a first visit has one identity: nothing tied to the user is asked before the session', async () => {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      problems.push(...guardPage(page, origins.sse));
+      const sent: string[] = [];
+      page.on('request', (request) => sent.push(new URL(request.url()).pathname));
+      // A slow session answer: before the fix, the inbox request (without a cookie yet) made
+      // the BFF mint a second guest, and the last answer's cookie won.
+      let sessionAnswered = false;
+      await page.route('**/api/session', async (route) => {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        await route.continue();
+        sessionAnswered = true;
+      });
+      const askedEarly: string[] = [];
+      page.on('request', (request) => {
+        const path = new URL(request.url()).pathname;
+        if (!sessionAnswered && (path === '/api/notifications' || path === '/api/menu')) {
+          askedEarly.push(path);
+        }
+      });
+      await page.goto(`${origins.sse}/`);
+      await poll(() => page.getByTestId('restaurant-48hbfe4').count()).toBe(1);
+      expect(askedEarly).toEqual([]);
+      expect(sent).toContain('/api/notifications');
+      // Every request of the page carried the one cookie the session answer set.
+      const cookies = await context.cookies();
+      const { userId } = (await (await page.request.get(`${origins.sse}/api/session`)).json()) as {
+        userId: string;
+      };
+      expect(cookies.length).toBe(1);
+      expect((await context.cookies()).map((cookie) => cookie.value)).toEqual(
+        cookies.map((cookie) => cookie.value),
+      );
+      expect(userId).toMatch(/^u-/);
+      await context.close();
+    });
+
     it('another user cannot see an order, and errors are shown, not swallowed', async () => {
       const owner = await visitor('sse');
       await client.configure(noDelays, `user:${owner.userId}`);

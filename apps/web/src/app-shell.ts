@@ -109,9 +109,10 @@ export class CadsApp extends LightElement {
       if (document.visibilityState === 'visible') void this.refreshInbox();
     }, inboxRefreshMs);
     void this.loadConfig();
-    void this.loadSession();
-    void this.loadMenu();
-    void this.refreshInbox();
+    // The session first: a first visit has no cookie, and concurrent requests would each make
+    // the BFF mint a different guest, the last answer's cookie winning. The menu (and with it
+    // ordering) and the inbox wait for the one identity.
+    void this.loadSession().then(() => Promise.all([this.loadMenu(), this.refreshInbox()]));
   }
 
   override disconnectedCallback(): void {
