@@ -232,16 +232,10 @@ export function describeBrokerScenarios(
 
     it('coalesces acks of the same tick into few statements', async () => {
       const type = uniqueName('acks');
-      const inner = await harness.open();
-      let settleStatements = 0;
-      const counting: Database = {
-        ...inner,
-        query: (statement, values) => {
-          const text = typeof statement === 'string' ? statement : statement.text;
-          if (text.includes('broker_settle(')) settleStatements += 1;
-          return inner.query(statement, values);
-        },
-      };
+      const { db: counting, count: settleStatements } = countingCalls(
+        await harness.open(),
+        'broker_settle(',
+      );
       const broker = await createPostgresBroker({ db: counting });
       brokers.push(broker);
       const sent = Array.from({ length: 200 }, (_, n) => event(type, `k${n}`, n));
@@ -257,21 +251,15 @@ export function describeBrokerScenarios(
         ),
       );
       await waitFor('200 acks', () => acked >= 200);
-      expect(settleStatements).toBeLessThanOrEqual(10);
+      expect(settleStatements()).toBeLessThanOrEqual(10);
     });
 
     it('fetches after a settle only when the settle made a delivery claimable', async () => {
       const type = uniqueName('wake');
-      const inner = await harness.open();
-      let fetchStatements = 0;
-      const counting: Database = {
-        ...inner,
-        query: (statement, values) => {
-          const text = typeof statement === 'string' ? statement : statement.text;
-          if (text.includes('broker_fetch(')) fetchStatements += 1;
-          return inner.query(statement, values);
-        },
-      };
+      const { db: counting, count: fetchStatements } = countingCalls(
+        await harness.open(),
+        'broker_fetch(',
+      );
       // No polling: every fetch after the first is a wake-up.
       const broker = await createPostgresBroker({ db: counting, pollIntervalMs: 60_000 });
       brokers.push(broker);
@@ -297,7 +285,7 @@ export function describeBrokerScenarios(
       await new Promise((resolve) => setTimeout(resolve, 200));
       // The first fetch, one after each of the two unblocking acks, and at most one more for
       // a publish or settle racing with them: not one per ack.
-      expect(fetchStatements).toBeLessThanOrEqual(4);
+      expect(fetchStatements()).toBeLessThanOrEqual(4);
     });
 
     it("appends within another schema's transaction: delivered on commit, never on rollback", async () => {
@@ -337,16 +325,10 @@ export function describeBrokerScenarios(
 
     it('spaces the fetches of a subscription by fetchIntervalMs, delivering everything', async () => {
       const type = uniqueName('spaced');
-      const inner = await harness.open();
-      let fetchStatements = 0;
-      const counting: Database = {
-        ...inner,
-        query: (statement, values) => {
-          const text = typeof statement === 'string' ? statement : statement.text;
-          if (text.includes('broker_fetch(')) fetchStatements += 1;
-          return inner.query(statement, values);
-        },
-      };
+      const { db: counting, count: fetchStatements } = countingCalls(
+        await harness.open(),
+        'broker_fetch(',
+      );
       const broker = await createPostgresBroker({
         db: counting,
         pollIntervalMs: 60_000,
@@ -363,7 +345,7 @@ export function describeBrokerScenarios(
           },
         ),
       );
-      const before = fetchStatements;
+      const before = fetchStatements();
       const started = Date.now();
       // Twenty publishes, each waking the subscription, within well under one interval.
       for (let n = 0; n < 20; n += 1) await broker.publish([event(type, `k${n}`, n)]);
@@ -371,7 +353,7 @@ export function describeBrokerScenarios(
       const elapsed = Date.now() - started;
       expect(received.sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, n) => n));
       // At most one fetch per interval started since (plus the one already due).
-      expect(fetchStatements - before).toBeLessThanOrEqual(Math.ceil(elapsed / 300) + 1);
+      expect(fetchStatements() - before).toBeLessThanOrEqual(Math.ceil(elapsed / 300) + 1);
     });
 
     it('prunes only entries old enough that every group has settled', async () => {
@@ -401,4 +383,18 @@ export function describeBrokerScenarios(
       expect(rows).toEqual([{ n: 4 }]);
     });
   });
+}
+
+/** `inner`, counting the statements that call the broker function `call` (e.g. `broker_fetch(`). */
+function countingCalls(inner: Database, call: string): { db: Database; count: () => number } {
+  let calls = 0;
+  const db: Database = {
+    ...inner,
+    query: (statement, values) => {
+      const text = typeof statement === 'string' ? statement : statement.text;
+      if (text.includes(call)) calls += 1;
+      return inner.query(statement, values);
+    },
+  };
+  return { db, count: () => calls };
 }
