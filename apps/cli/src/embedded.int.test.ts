@@ -64,43 +64,48 @@ describe('the embedded mode', () => {
     },
   );
 
-  it('publishes what an outbox table still holds, though it appends to the log itself', async () => {
-    const dataDir = await mkdtemp(join(tmpdir(), 'cads-embedded-'));
-    dirs.push(dataDir);
-    const options = {
-      dataDir,
-      logger: pino({ level: 'silent' }),
-      adminToken: 'embedded-test',
-      host: '127.0.0.1',
-      basePort: 0,
-    };
-    await (await startEmbedded(options)).stop();
-    // As a version with an outbox relay would have left it: committed, not yet published.
-    const leftover = createMessage({
-      type: 'order_probe',
-      source: '/cads/order',
-      subject: 'left-over',
-      data: {},
-    });
-    const host = await openPglite({ dataDir });
-    const order = await host.database('order');
-    await order.query(
-      sql`insert into cads_outbox (id, message) values (${leftover.id}, ${JSON.stringify(leftover)}::jsonb)`,
-    );
-    await host.close();
+  // Opens the on-disk PGlite three times (the first initialises it): seconds each under load.
+  it(
+    'publishes what an outbox table still holds, though it appends to the log itself',
+    { timeout: 120_000 },
+    async () => {
+      const dataDir = await mkdtemp(join(tmpdir(), 'cads-embedded-'));
+      dirs.push(dataDir);
+      const options = {
+        dataDir,
+        logger: pino({ level: 'silent' }),
+        adminToken: 'embedded-test',
+        host: '127.0.0.1',
+        basePort: 0,
+      };
+      await (await startEmbedded(options)).stop();
+      // As a version with an outbox relay would have left it: committed, not yet published.
+      const leftover = createMessage({
+        type: 'order_probe',
+        source: '/cads/order',
+        subject: 'left-over',
+        data: {},
+      });
+      const host = await openPglite({ dataDir });
+      const order = await host.database('order');
+      await order.query(
+        sql`insert into cads_outbox (id, message) values (${leftover.id}, ${JSON.stringify(leftover)}::jsonb)`,
+      );
+      await host.close();
 
-    const second = await startEmbedded(options);
-    try {
-      const { rows } = await second.databases.order.query<{ type: string }>(
-        sql`select type from cads_broker.broker_log where id = ${leftover.id}`,
-      );
-      expect(rows).toEqual([{ type: 'order_probe' }]);
-      const { rows: left } = await second.databases.order.query<{ n: number }>(
-        'select count(*)::int as n from cads_outbox',
-      );
-      expect(left[0]?.n).toBe(0);
-    } finally {
-      await second.stop();
-    }
-  });
+      const second = await startEmbedded(options);
+      try {
+        const { rows } = await second.databases.order.query<{ type: string }>(
+          sql`select type from cads_broker.broker_log where id = ${leftover.id}`,
+        );
+        expect(rows).toEqual([{ type: 'order_probe' }]);
+        const { rows: left } = await second.databases.order.query<{ n: number }>(
+          'select count(*)::int as n from cads_outbox',
+        );
+        expect(left[0]?.n).toBe(0);
+      } finally {
+        await second.stop();
+      }
+    },
+  );
 });
