@@ -136,6 +136,7 @@ function measuredAcks(broker: Broker, onAck: (latencyMs: number) => void): Broke
           attempt: delivery.attempt,
           retry: (ms) => delivery.retry(ms),
           reject: () => delivery.reject(),
+          working: () => delivery.working(),
           ack: async () => {
             await delivery.ack();
             onAck(Date.now() - Date.parse((delivery.body as Message).time));

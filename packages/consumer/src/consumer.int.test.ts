@@ -501,6 +501,7 @@ function dropFirstAcks(broker: Broker): Broker {
           attempt: delivery.attempt,
           retry: (ms) => delivery.retry(ms),
           reject: () => delivery.reject(),
+          working: () => delivery.working(),
           ack: () => {
             if (acked.has(id)) return delivery.ack();
             acked.add(id);

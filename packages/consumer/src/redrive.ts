@@ -61,6 +61,8 @@ export function startRedrivePoller(options: RedrivePollerOptions): {
         timers.add(timer);
         return Promise.resolve();
       },
+      // Held by this process only (the letter stays stored until the redrive commits).
+      working: () => Promise.resolve(),
     };
     inFlight.add(messageId);
     options.push({ delivery, storedId: messageId });

@@ -5,11 +5,14 @@ const decoder = new TextDecoder();
 const ACK = encoder.encode('+ACK');
 const NAK = encoder.encode('-NAK');
 const TERM = encoder.encode('+TERM');
+const IN_PROGRESS = encoder.encode('+WPI');
 
 /** Where a delivery sends its settlement: the subscription that handed it out. */
 export interface DeliveryOwner {
   /** Sends `payload` to the message's ack subject and frees its in-flight slot. May throw. */
   settle(delivery: NatsDelivery, reply: string, payload: Uint8Array): void;
+  /** Sends an in-progress notice to the ack subject (the server restarts the ack wait). May throw. */
+  keepAlive(delivery: NatsDelivery, reply: string, payload: Uint8Array): void;
 }
 
 /**
@@ -21,8 +24,11 @@ export interface DeliveryOwner {
 export class NatsDelivery implements Delivery {
   readonly body: unknown;
   readonly attempt: number;
-  /** `Date.now()` when handed over, to stop counting it once the server has redelivered it. */
-  readonly deliveredAt: number;
+  /**
+   * `Date.now()` when handed over or last kept alive: the server redelivers it an ack wait
+   * after that, so the subscription stops counting it then.
+   */
+  leasedAt: number;
   readonly #owner: DeliveryOwner;
   readonly #reply: string;
   #settled = false;
@@ -32,7 +38,7 @@ export class NatsDelivery implements Delivery {
     this.#reply = reply;
     this.body = body;
     this.attempt = attempt;
-    this.deliveredAt = at;
+    this.leasedAt = at;
   }
 
   ack(): Promise<void> {
@@ -47,6 +53,20 @@ export class NatsDelivery implements Delivery {
 
   reject(): Promise<void> {
     return this.#settle(TERM);
+  }
+
+  /**
+   * `+WPI`: the server restarts the ack wait. Unconfirmed, like the settlements: if it is lost
+   * the message is redelivered after the ack wait, which consumers absorb.
+   */
+  working(): Promise<void> {
+    if (this.#settled) return Promise.resolve();
+    try {
+      this.#owner.keepAlive(this, this.#reply, IN_PROGRESS);
+    } catch {
+      // Disconnected: the lease lapses and the message comes back, as after a crash.
+    }
+    return Promise.resolve();
   }
 
   /**

@@ -72,7 +72,7 @@ export class PullSubscription implements SubscriptionHandle, DeliveryOwner {
   readonly #bounds: TargetBounds;
   readonly #expiresMs: number;
   readonly #lanes: Lane[];
-  /** Handed over, not settled, not yet given up by the server. Insertion order = time order. */
+  /** Handed over, not settled, not yet given up by the server. Insertion order = lease order. */
   readonly #inFlight = new Set<NatsDelivery>();
   #retired: Slot[] = [];
   /** Re-provisioning in progress; stop() waits, so a broadcast consumer is not recreated after. */
@@ -132,6 +132,16 @@ export class PullSubscription implements SubscriptionHandle, DeliveryOwner {
       });
     }
     this.#schedule();
+  }
+
+  keepAlive(delivery: NatsDelivery, reply: string, payload: Uint8Array): void {
+    // A delivery the sweep already gave up on may be with another member: not taken back.
+    if (!this.#inFlight.has(delivery)) return;
+    this.#options.nc.publish(reply, payload);
+    delivery.leasedAt = Date.now();
+    // Kept in lease order, oldest first, for the sweep.
+    this.#inFlight.delete(delivery);
+    this.#inFlight.add(delivery);
   }
 
   settle(delivery: NatsDelivery, reply: string, payload: Uint8Array): void {
@@ -319,7 +329,7 @@ export class PullSubscription implements SubscriptionHandle, DeliveryOwner {
     // subscription's slots forever.
     const givenUpBefore = now - this.#options.ackTimeoutMs;
     for (const delivery of this.#inFlight) {
-      if (delivery.deliveredAt > givenUpBefore) break;
+      if (delivery.leasedAt > givenUpBefore) break;
       this.#inFlight.delete(delivery);
     }
     for (const lane of this.#lanes) {

@@ -24,7 +24,10 @@ import {
   ensureGroup,
   pruneLog,
   type LogEntry,
+  releaseAllClaims,
   releaseClaims,
+  renewClaims,
+  type Renewal,
   type SettleOp,
   settleDeliveries,
 } from './statements.ts';
@@ -50,6 +53,13 @@ export interface PostgresBrokerOptions {
   readonly heartbeatIntervalMs?: number;
   /** A broadcast group not marked alive for this long belongs to a dead process. Default 60 000. */
   readonly broadcastExpiryMs?: number;
+  /**
+   * Leases (`ackTimeoutMs`) shorter than this are lengthened to it. For a log only one process
+   * consumes (the embedded mode): there a short lease buys nothing — the process gives a dead
+   * predecessor's claims back at start (`releaseAbandonedClaims`) — while a long queue of
+   * statements could let one lapse under a live holder. Default 0.
+   */
+  readonly minimumAckTimeoutMs?: number;
   /** Redelivery delay of a delivery whose handler threw. Default 1 000. */
   readonly handlerErrorRetryMs?: number;
   /** When set, each heartbeat prunes log entries older than this that every group has settled. */
@@ -83,6 +93,14 @@ export interface PostgresBroker extends Broker {
    * on it: meant for PGlite, where transactions run one at a time anyway, not for a busy server.
    */
   appendWithin(tx: Queryable, messages: readonly Message[]): Promise<void>;
+  /**
+   * Gives every claimed delivery of every group back at once, as if each lease had lapsed (the
+   * attempt still counts). Only for a log that no other live process consumes — the embedded
+   * mode, which holds its data directory exclusively — so that what a crashed predecessor held
+   * resumes as soon as the process is up rather than when the leases lapse. Call it before
+   * subscribing. Returns how many were released.
+   */
+  releaseAbandonedClaims(): Promise<number>;
 }
 
 const groupPattern = /^[A-Za-z0-9_-]{1,200}$/;
@@ -98,8 +116,10 @@ const instancePattern = /^[A-Za-z0-9_.:-]{1,100}$/;
  * - **No skipped messages**: positions are allocated under the head row's lock, held to commit,
  *   so they become visible in commit order and a reader never passes a slower writer.
  * - **At-least-once** per group: a delivery is removed only by `ack`/`reject`; a claim that is
- *   not settled within `ackTimeoutMs` (e.g. the process crashed) lapses and is redelivered
- *   with the next attempt number; `close()` gives unsettled claims back at once.
+ *   neither settled nor renewed (`working`) within `ackTimeoutMs` (e.g. the process crashed)
+ *   lapses and is redelivered with the next attempt number; `close()` gives unsettled claims
+ *   back at once, and `releaseAbandonedClaims` every claim when the caller knows no other
+ *   process consumes.
  * - **Order**: each group gets messages in log (commit) order, and never holds two unsettled
  *   messages with the same key (`subject`) at once, even across competing members: a later
  *   message of a key waits until the earlier one is settled. Different keys flow in parallel.
@@ -137,6 +157,10 @@ export async function createPostgresBroker(
   // concurrent handlers (one NOTIFY and one head-row lock per batch, not per call).
   const settler = createBatcher<SettleOp, ReadonlySet<number>>(
     (ops) => settleDeliveries(db, ops),
+    1_000,
+  );
+  const renewer = createBatcher<Renewal, ReadonlySet<string>>(
+    (renewals) => renewClaims(db, renewals),
     1_000,
   );
   const publisher = createBatcher<LogEntry>(
@@ -214,7 +238,10 @@ export async function createPostgresBroker(
       const types = [...new Set(subscription.types)];
       if (types.length === 0) throw new TypeError(`group ${group} subscribes to no type`);
       const maxInFlight = positiveInteger(subscription.maxInFlight ?? 64, 'maxInFlight');
-      const ackTimeoutMs = positiveInteger(subscription.ackTimeoutMs ?? 30_000, 'ackTimeoutMs');
+      const ackTimeoutMs = Math.max(
+        positiveInteger(subscription.ackTimeoutMs ?? 30_000, 'ackTimeoutMs'),
+        options.minimumAckTimeoutMs ?? 0,
+      );
       const broadcast = mode === 'broadcast';
       // Each broadcast subscription is its own group; '@' cannot occur in a competing name.
       const groupName = broadcast ? `${group}@${instanceId}#${++broadcastSeq}` : group;
@@ -223,6 +250,7 @@ export async function createPostgresBroker(
         {
           db,
           settler,
+          renewer,
           log,
           groupName,
           groupId,
@@ -253,7 +281,7 @@ export async function createPostgresBroker(
       closing = true;
       await maintenance.stop();
       await Promise.all([...running].map(stopSubscription));
-      await Promise.all([settler.drain(), publisher.drain()]);
+      await Promise.all([settler.drain(), publisher.drain(), renewer.drain()]);
       open = false;
       // Settling is refused from now on: give what is still held back to the group right away.
       const unsettled = [...draining].flatMap((subscription) => subscription.unsettled());
@@ -265,6 +293,8 @@ export async function createPostgresBroker(
     },
 
     prune: ({ olderThanMs, batchSize = 10_000 }) => pruneLog(db, olderThanMs, batchSize),
+
+    releaseAbandonedClaims: () => releaseAllClaims(db),
   };
 }
 

@@ -158,6 +158,51 @@ export async function releaseClaims(
     where d.group_id = i.group_id and d.position = i.position and d.attempts = i.attempt`);
 }
 
+export interface Renewal extends Claim {
+  /** The lease from now on. */
+  readonly claimMs: number;
+}
+
+/**
+ * Extends the claims that are still held on the attempt they were made for (one that lapsed
+ * and was taken by another member is left alone). One round trip; returns the renewed claims
+ * as `group:position:attempt` keys.
+ */
+export async function renewClaims(
+  db: Queryable,
+  renewals: readonly Renewal[],
+): Promise<ReadonlySet<string>> {
+  if (renewals.length === 0) return new Set();
+  const { rows } = await db.query<{
+    group_id: number | string;
+    position: number | string;
+    attempts: number;
+  }>(sql`
+    update broker_delivery d
+    set claimed_until = now() + i.claim_ms * interval '1 millisecond'
+    from unnest(${renewals.map((r) => r.groupId)}::bigint[], ${renewals.map((r) => r.position)}::bigint[],
+                ${renewals.map((r) => r.attempt)}::int[], ${renewals.map((r) => r.claimMs)}::float8[])
+         as i(group_id, position, attempt, claim_ms)
+    where d.group_id = i.group_id and d.position = i.position and d.attempts = i.attempt
+      and d.claimed_until is not null
+    returning d.group_id, d.position, d.attempts`);
+  return new Set(
+    rows.map((row) => claimKey(Number(row.group_id), Number(row.position), row.attempts)),
+  );
+}
+
+export function claimKey(groupId: number, position: number, attempt: number): string {
+  return `${groupId}:${position}:${attempt}`;
+}
+
+/** Frees every claim of every group (see `PostgresBroker.releaseAbandonedClaims`). */
+export async function releaseAllClaims(db: Queryable): Promise<number> {
+  const { rowCount } = await db.query(
+    sql`update broker_delivery set claimed_until = null where claimed_until > now()`,
+  );
+  return rowCount;
+}
+
 /** Deletes a group and its unsettled deliveries. */
 export async function dropGroup(db: Queryable, groupId: number): Promise<void> {
   await db.query(sql`

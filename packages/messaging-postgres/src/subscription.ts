@@ -5,16 +5,20 @@ import type { Batcher } from './batcher.ts';
 import {
   type Claim,
   type ClaimedRow,
+  claimKey,
   ensureGroup,
   fetchDeliveries,
   isMissingGroup,
   releaseClaims,
+  type Renewal,
   type SettleOp,
 } from './statements.ts';
 
 export interface SubscriptionConfig {
   readonly db: Queryable;
   readonly settler: Batcher<SettleOp, ReadonlySet<number>>;
+  /** Extends leases (`Delivery.working`); resolves with the renewed claims' keys. */
+  readonly renewer: Batcher<Renewal, ReadonlySet<string>>;
   readonly log: Logger;
   /** The stored group name (a broadcast group's is unique to its subscription). */
   readonly groupName: string;
@@ -74,7 +78,7 @@ export function startSubscription(
   let dueTimer: NodeJS.Timeout | undefined;
   let dueAt = Number.POSITIVE_INFINITY;
   const dues = new Set<number>();
-  const inFlight = new Map<number, Claim & { readonly expiresAt: number }>();
+  const inFlight = new Map<number, Claim & { expiresAt: number }>();
 
   const wake = (): void => {
     dirty = true;
@@ -147,12 +151,32 @@ export function startSubscription(
         }
       }
     };
+    const working = async (): Promise<void> => {
+      if (settled || !config.isOpen()) return;
+      const requestedAt = Date.now();
+      try {
+        const renewed = await config.renewer.add([{ ...claim, claimMs: ackTimeoutMs }]);
+        if (!renewed.has(claimKey(claim.groupId, claim.position, claim.attempt))) return;
+        // Still ours: it does not lapse locally either (measured from the request, so the local
+        // view never outlives the database's).
+        if (inFlight.get(claim.position) === claim) {
+          claim.expiresAt = requestedAt + ackTimeoutMs;
+          refreshTimer();
+        }
+      } catch (error) {
+        log.warn(
+          { err: error, group: config.groupName, position: row.position },
+          'could not renew a delivery lease; it may be redelivered',
+        );
+      }
+    };
     const delivery: Delivery = {
       body: decodePayload(row.payload),
       attempt: row.attempts,
       ack: () => settle(null),
       reject: () => settle(null),
       retry: (delayMs) => settle(Number.isFinite(delayMs) ? Math.max(0, delayMs) : 0),
+      working,
     };
     const onHandlerError = (error: unknown): void => {
       log.warn(

@@ -27,9 +27,10 @@ export interface Broker {
    * - `broadcast`: each subscriber (each process) gets every message published after it
    *   subscribed; its state is dropped when it stops and expires if it dies.
    *
-   * A delivery that is neither acked, retried nor rejected within `ackTimeoutMs` is delivered
-   * again. Resolves once the subscription is in place: messages published after that are
-   * never missed.
+   * A delivery is leased to the subscriber for `ackTimeoutMs`: one that is neither settled nor
+   * kept alive (`Delivery.working`) within that time is delivered again — which is how work
+   * held by a process that died comes back. Resolves once the subscription is in place:
+   * messages published after that are never missed.
    */
   subscribe(subscription: Subscription, handler: DeliveryHandler): Promise<SubscriptionHandle>;
 
@@ -58,7 +59,11 @@ export interface Subscription {
   readonly mode: 'competing' | 'broadcast';
   /** Deliveries handed to the handler and not yet settled, at most. Default 64. */
   readonly maxInFlight?: number;
-  /** Redeliver an unsettled delivery after this long. Default 30 000. */
+  /**
+   * The lease of a delivery: redeliver it when it has been neither settled nor kept alive
+   * (`Delivery.working`) for this long. Short leases bring a dead holder's work back quickly;
+   * a holder that needs longer calls `working()` well within the lease. Default 30 000.
+   */
   readonly ackTimeoutMs?: number;
 }
 
@@ -81,6 +86,14 @@ export interface Delivery {
   retry(delayMs: number): Promise<void>;
   /** Never deliver again (the consumer has dead-lettered it). */
   reject(): Promise<void>;
+  /**
+   * Still being worked on: restarts the delivery's lease (`ackTimeoutMs`), so it is not
+   * redelivered while its holder is alive. Call it well within the lease (a third of it, say)
+   * for as long as the delivery is held. Does nothing once the delivery is settled; a lease that
+   * already lapsed (the message may be with another member now) is not taken back. Never
+   * rejects: a keep-alive that cannot reach the broker only lets the lease lapse.
+   */
+  working(): Promise<void>;
 }
 
 /**

@@ -242,6 +242,35 @@ export function describeBrokerContract(
       expect(received[1]!.at - received[0]!.at).toBeGreaterThanOrEqual(900);
     });
 
+    it('keeps a delivery that is kept alive with working(), and redelivers it once that stops', async () => {
+      const { type, group } = names();
+      const broker = await connect();
+      const { received } = await record(
+        broker,
+        { group, types: [type], mode: 'competing', ackTimeoutMs: 1_000 },
+        (r) => (r.attempt === 1 ? undefined : r.delivery.ack()),
+      );
+      await broker.publish(messages(type, 1));
+      await waitFor('the first delivery', () => received.length >= 1);
+      const held = received[0]!.delivery;
+      const keepAlive = setInterval(() => void held.working(), 250);
+      try {
+        // Three leases long: without the keep-alives it would have come back twice by now.
+        await sleep(3_000);
+        expect(received.map((r) => r.attempt)).toEqual([1]);
+      } finally {
+        clearInterval(keepAlive);
+      }
+      const stoppedAt = Date.now();
+      await waitFor('a redelivery once the keep-alives stopped', () => received.length >= 2, {
+        timeoutMs: 15_000,
+      });
+      expect(received.map((r) => r.attempt)).toEqual([1, 2]);
+      expect(received[1]!.at - stoppedAt).toBeGreaterThanOrEqual(500);
+      // Keeping a settled delivery alive does nothing, and does not fail.
+      await received[1]!.delivery.working();
+    });
+
     it('never redelivers a rejected message, and keeps delivering the next ones', async () => {
       const { type, group } = names();
       const broker = await connect();
