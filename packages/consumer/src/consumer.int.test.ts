@@ -86,6 +86,7 @@ for (const { name, skip, setup } of await runtimeHarnesses()) {
         const metrics: ConsumerMetrics = {
           delivery: (_consumer, _type, outcome) => seen.push(outcome),
           published: () => undefined,
+          circuit: () => undefined,
         };
         return { seen, metrics };
       };

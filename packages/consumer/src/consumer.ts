@@ -10,10 +10,16 @@ import {
   silentLogger,
   type SubscriptionHandle,
 } from '@cads/messaging';
-import { sql, type Database } from '@cads/storage';
+import { isDatabaseUnavailable, sql, type Database } from '@cads/storage';
 import { Compile, type Validator } from 'typebox/compile';
+import { type CircuitPass, createCircuitBreaker } from './circuit-breaker.ts';
 import { countDeadLetters, requestRedrive, storeDeadLetter } from './dead-letters.ts';
-import { type DeadLetterReason, RetryableError, TerminalError } from './errors.ts';
+import {
+  type DeadLetterReason,
+  RetryableError,
+  TerminalError,
+  UnavailableError,
+} from './errors.ts';
 import type { HandlerContext, HandlerDefinition } from './handler.ts';
 import { claimInbox, pruneInbox } from './inbox.ts';
 import { installConsumerTables } from './install.ts';
@@ -50,9 +56,17 @@ export interface ConsumerOptions {
   readonly batchSize?: number;
   /** Deliveries taken from the broker and not yet settled, at most. Default 256. */
   readonly maxInFlight?: number;
-  /** The broker redelivers a delivery not settled within this. Default 30 s. */
+  /**
+   * The lease of each delivery (`Subscription.ackTimeoutMs`). The consumer keeps every delivery
+   * it holds alive (`Delivery.working`, three times per lease) until it settles it, however long
+   * that takes; if the process dies, the broker hands its deliveries to another member this
+   * long after. Default 2 000.
+   */
   readonly ackTimeoutMs?: number;
+  /** Redelivery of messages whose handler failed with an error that is not an outage. */
   readonly retry?: Partial<RetryPolicy>;
+  /** How an outage of a dependency is waited out. */
+  readonly outage?: Partial<OutagePolicy>;
   /** How often requested redrives are looked for. Default 1 s. */
   readonly redrivePollMs?: number;
   /** How long `stop` waits for work already received. Default 15 s. */
@@ -61,6 +75,43 @@ export interface ConsumerOptions {
   readonly inboxRetentionMs?: number;
   readonly log?: Logger;
   readonly metrics?: ConsumerMetrics;
+}
+
+/**
+ * An outage — `UnavailableError`, or a database that is unreachable, restarting, full or
+ * read-only (`isDatabaseUnavailable`) — is not the message's fault: the consumer keeps the
+ * message (its lane waits, so its key stays in order) and runs it again after a capped,
+ * jittered backoff, never spending its attempts. The consumer's circuit breaker opens after
+ * `failureThreshold` outage failures in a row: handlers then wait instead of failing, and one
+ * batch at a time probes (after `openMs`, doubling up to `maxOpenMs`); when a probe succeeds
+ * everything waiting runs at once.
+ */
+export interface OutagePolicy {
+  /**
+   * How long a message is kept while an outage lasts, from its first outage failure (or from
+   * when it first waited behind the open circuit), before it is dead-lettered with the reason
+   * `outage_budget_exhausted`. Counted by the process that holds the message: a crash starts it
+   * again, so a message is kept at least this long. Default 1 hour.
+   */
+  readonly budgetMs: number;
+  /** Outage failures in a row that open the circuit. Default 5. */
+  readonly failureThreshold: number;
+  /** First open time of the circuit, and the first backoff of a message. Default 1 000. */
+  readonly openMs: number;
+  /** Longest open time, and longest backoff of a message. Default 30 000. */
+  readonly maxOpenMs: number;
+}
+
+export const defaultOutagePolicy: OutagePolicy = {
+  budgetMs: 3_600_000,
+  failureThreshold: 5,
+  openMs: 1_000,
+  maxOpenMs: 30_000,
+};
+
+/** Whether `error` is an outage of a dependency (waited out) rather than a fault of the message. */
+export function isOutage(error: unknown): boolean {
+  return error instanceof UnavailableError || isDatabaseUnavailable(error);
 }
 
 export interface Consumer {
@@ -88,6 +139,8 @@ export interface Consumer {
 export interface Work {
   readonly delivery: Delivery;
   readonly storedId?: string;
+  /** When an outage first held this delivery up, in this process (`Date.now()`). */
+  outageSince?: number;
 }
 
 type Item =
@@ -120,15 +173,47 @@ type Item =
  * retried delivery goes back to the broker and may come back after later ones of its key.
  *
  * Failures: a malformed envelope, an unknown type or data that fails the schema → dead
- * letters at once; `TerminalError` → dead letters; any other error → redelivery with
- * exponential backoff and jitter, then dead letters when attempts run out. A failing message
- * never holds up messages of other keys.
+ * letters at once; `TerminalError` → dead letters; an outage (see `OutagePolicy`) → kept and
+ * run again behind the circuit breaker until the outage budget is spent; any other error →
+ * redelivery with exponential backoff and jitter, then dead letters when attempts run out. A
+ * failing message never holds up messages of other keys (an outage holds up the consumer, by
+ * design: its circuit is open).
+ *
+ * Leases: every delivery held (queued in a lane or running) is kept alive until settled, so
+ * the broker's lease can be short: a crashed process's deliveries come back within
+ * `ackTimeoutMs`.
  */
 export function createConsumer(options: ConsumerOptions): Consumer {
   const { name, source, db, broker } = options;
   const log = options.log ?? silentLogger;
   const metrics = options.metrics ?? noMetrics;
   const policy: RetryPolicy = { ...defaultRetryPolicy, ...options.retry };
+  const outagePolicy: OutagePolicy = { ...defaultOutagePolicy, ...options.outage };
+  const outageBackoff: RetryPolicy = {
+    maxAttempts: Number.POSITIVE_INFINITY,
+    baseDelayMs: outagePolicy.openMs,
+    maxDelayMs: outagePolicy.maxOpenMs,
+  };
+  const leaseMs = options.ackTimeoutMs ?? 2_000;
+  const newBreaker = () =>
+    createCircuitBreaker({
+      failureThreshold: outagePolicy.failureThreshold,
+      openMs: outagePolicy.openMs,
+      maxOpenMs: outagePolicy.maxOpenMs,
+      onStateChange(state, openMs) {
+        metrics.circuit(name, state);
+        if (state === 'open') {
+          log.warn({ consumer: name, openMs }, 'dependency unavailable: circuit open, waiting');
+        } else if (state === 'closed') log.info({ consumer: name }, 'circuit closed: resuming');
+      },
+    });
+  let breaker = newBreaker();
+  /** Deliveries received and not settled yet: kept alive until they are. */
+  const held = new Set<Work>();
+  const take = (work: Work) => {
+    held.add(work);
+    lanes.push(work);
+  };
   const outbox = options.outbox ?? tableOutbox(options.relay);
   const validators = new Map<string, Validator>(
     Object.entries(options.handlers).map(([type, definition]) => [
@@ -176,7 +261,29 @@ export function createConsumer(options: ConsumerOptions): Consumer {
   };
 
   /** One transaction for all items; throws if any handler throws (nothing is committed). */
-  const commit = async (items: Item[], startedAt: number): Promise<void> => {
+  /** Settles a delivery and lets go of it: the lane moves on, the keep-alives stop. */
+  const settle = async (
+    item: Item,
+    done: (work: Work) => void,
+    action: () => Promise<void>,
+  ): Promise<void> => {
+    try {
+      await action();
+    } catch (error) {
+      // The commit stands; the broker will redeliver and the inbox will absorb it.
+      log.warn({ consumer: name, messageId: item.id, err: error }, 'could not settle a delivery');
+    } finally {
+      held.delete(item.work);
+      done(item.work);
+    }
+  };
+
+  /** One transaction for all items; throws if any handler throws (nothing is committed). */
+  const commit = async (
+    items: Item[],
+    startedAt: number,
+    done: (work: Work) => void,
+  ): Promise<void> => {
     const outgoing: Message[] = [];
     const outcomes = new Map<Item, HandlerOutcome>();
     await db.transaction(async (tx) => {
@@ -227,23 +334,47 @@ export function createConsumer(options: ConsumerOptions): Consumer {
           );
         }
         report(item, outcome, startedAt);
-        await settle(item, () =>
+        await settle(item, done, () =>
           outcome === 'dead_lettered' ? item.work.delivery.reject() : item.work.delivery.ack(),
         );
       }),
     );
   };
 
-  const settle = async (item: Item, action: () => Promise<void>) => {
+  /** Stores a dead letter and rejects the delivery; if the store fails, retries it later. */
+  const deadLetter = async (
+    item: Item,
+    reason: DeadLetterReason,
+    error: unknown,
+    startedAt: number,
+    done: (work: Work) => void,
+  ): Promise<void> => {
+    const { delivery } = item.work;
     try {
-      await action();
-    } catch (error) {
-      // The commit stands; the broker will redeliver and the inbox will absorb it.
-      log.warn({ consumer: name, messageId: item.id, err: error }, 'could not settle a delivery');
+      await storeDeadLetter(db, deadLetterOf(item, reason, error));
+    } catch (storeError) {
+      log.error(
+        { consumer: name, messageId: item.id, err: storeError },
+        'could not store a dead letter; retrying later',
+      );
+      await settle(item, done, () => delivery.retry(policy.maxDelayMs));
+      return;
     }
+    log.error(
+      { consumer: name, messageId: item.id, reason, attempts: delivery.attempt, err: error },
+      'message dead-lettered',
+    );
+    report(item, 'dead_lettered', startedAt);
+    await settle(item, done, () => delivery.reject());
   };
 
-  const fail = async (item: Item, error: unknown, startedAt: number): Promise<void> => {
+  /** A failure that is not an outage: redelivered with backoff, dead-lettered when out of attempts. */
+  const fail = async (
+    item: Item,
+    error: unknown,
+    startedAt: number,
+    done: (work: Work) => void,
+  ): Promise<void> => {
     const { delivery } = item.work;
     const terminal = error instanceof TerminalError;
     if (!terminal && delivery.attempt < policy.maxAttempts) {
@@ -254,32 +385,31 @@ export function createConsumer(options: ConsumerOptions): Consumer {
         'handler failed; retrying',
       );
       report(item, 'retried', startedAt);
-      await settle(item, () => delivery.retry(delayMs));
+      await settle(item, done, () => delivery.retry(delayMs));
       return;
     }
-    const reason: DeadLetterReason = terminal ? 'terminal_error' : 'attempts_exhausted';
-    try {
-      await storeDeadLetter(db, deadLetterOf(item, reason, error));
-    } catch (storeError) {
-      log.error(
-        { consumer: name, messageId: item.id, err: storeError },
-        'could not store a dead letter; retrying later',
-      );
-      await settle(item, () => delivery.retry(policy.maxDelayMs));
-      return;
-    }
-    log.error(
-      { consumer: name, messageId: item.id, reason, attempts: delivery.attempt, err: error },
-      'message dead-lettered',
+    await deadLetter(
+      item,
+      terminal ? 'terminal_error' : 'attempts_exhausted',
+      error,
+      startedAt,
+      done,
     );
-    report(item, 'dead_lettered', startedAt);
-    await settle(item, () => delivery.reject());
   };
 
-  const runBatch = async (batch: Work[]): Promise<void> => {
+  /**
+   * Runs the works once: prepare, then one transaction (or one each, to find a failing one).
+   * Every work that ends — committed, retried later or dead-lettered — is settled and `done`;
+   * those that met an outage are returned, unsettled, with their errors.
+   */
+  const attempt = async (
+    works: Work[],
+    done: (work: Work) => void,
+  ): Promise<{ outages: Map<Item, unknown>; committed: number }> => {
     const startedAt = performance.now();
-    const items = batch.map(classify);
+    const items = works.map(classify);
     const failed = new Map<Item, unknown>();
+    let committed = 0;
     await Promise.all(
       items.map(async (item) => {
         if (item.kind !== 'valid' || !item.definition.prepare) return;
@@ -297,28 +427,95 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     const ready = items.filter((item) => !failed.has(item));
     if (ready.length > 0) {
       try {
-        await commit(ready, startedAt);
+        await commit(ready, startedAt, done);
+        committed += ready.length;
       } catch (error) {
         if (ready.length === 1) failed.set(ready[0] as Item, error);
         else {
           // One handler failed the shared transaction: redo each alone to find it.
           for (const item of ready) {
-            await commit([item], startedAt).catch((singleError: unknown) =>
-              fail(item, singleError, startedAt),
-            );
+            try {
+              await commit([item], startedAt, done);
+              committed += 1;
+            } catch (singleError) {
+              failed.set(item, singleError);
+            }
           }
         }
       }
     }
-    for (const [item, error] of failed) await fail(item, error, startedAt);
+    const outages = new Map<Item, unknown>();
+    for (const [item, error] of failed) {
+      if (isOutage(error)) outages.set(item, error);
+      else await fail(item, error, startedAt, done);
+    }
+    return { outages, committed };
   };
 
+  /**
+   * A batch from the lanes: runs behind the circuit breaker; what meets an outage stays in its
+   * lane (unsettled, kept alive) and runs again after a backoff, until it passes or its outage
+   * budget is spent.
+   */
+  const runBatch = async (batch: Work[], done: (work: Work) => void): Promise<void> => {
+    let pending = batch;
+    for (let round = 1; pending.length > 0; round++) {
+      const blockedAt = breaker.state === 'closed' ? undefined : Date.now();
+      const pass: CircuitPass = await breaker.pass();
+      // Stopping: what an outage holds up is not drained but left unsettled, for the broker to
+      // hand out again; everything else received is still handled.
+      if (stopping && (round > 1 || blockedAt !== undefined)) {
+        pass.inconclusive();
+        return;
+      }
+      if (blockedAt !== undefined) {
+        for (const work of pending) work.outageSince ??= blockedAt;
+      }
+      // A probe is one message: enough to tell whether the dependency is back.
+      const trying = pass.probe ? pending.slice(0, 1) : pending;
+      const waiting = pass.probe ? pending.slice(1) : [];
+      let result: Awaited<ReturnType<typeof attempt>>;
+      try {
+        result = await attempt(trying, done);
+      } catch (error) {
+        pass.inconclusive();
+        throw error;
+      }
+      const { outages, committed } = result;
+      if (outages.size > 0) pass.failed();
+      else if (committed > 0) pass.succeeded();
+      else pass.inconclusive();
+      if ((outages.size === 0 && waiting.length === 0) || stopping) return;
+
+      const now = Date.now();
+      pending = waiting;
+      for (const [item, error] of outages) {
+        const since = (item.work.outageSince ??= now);
+        if (now - since >= outagePolicy.budgetMs) {
+          await deadLetter(item, 'outage_budget_exhausted', error, performance.now(), done);
+          continue;
+        }
+        report(item, 'retried', performance.now());
+        pending.push(item.work);
+      }
+      const [first] = outages.values();
+      if (first !== undefined) {
+        log.warn(
+          { consumer: name, messages: outages.size, round, err: first },
+          'dependency unavailable; keeping the messages',
+        );
+      }
+      if (outages.size > 0) await breaker.backOff(retryDelayMs(outageBackoff, round));
+    }
+  };
+
+  let stopping = false;
   const lanes = createKeyLanes<Work>({
     keyOf: (work) => keyOf(work.delivery.body),
     maxBatches: options.concurrency ?? 4,
     maxBatchSize: options.batchSize ?? 16,
-    run: (batch) =>
-      runBatch(batch).catch((error: unknown) => {
+    run: (batch, done) =>
+      runBatch(batch, done).catch((error: unknown) => {
         log.error(
           { consumer: name, err: error },
           'unexpected consumer failure; deliveries will be redelivered',
@@ -330,17 +527,20 @@ export function createConsumer(options: ConsumerOptions): Consumer {
   let stopRedrive: (() => Promise<void>) | undefined;
   let pruneTimer: NodeJS.Timeout | undefined;
   let pokeRedrive: () => void = () => undefined;
+  let keepAlive: NodeJS.Timeout | undefined;
 
   return {
     name,
     async start() {
       if (subscription) return;
+      stopping = false;
+      breaker = newBreaker();
       await installConsumerTables(db);
       const redrive = startRedrivePoller({
         db,
         consumer: name,
         intervalMs: options.redrivePollMs ?? 1_000,
-        push: (work) => lanes.push(work),
+        push: take,
         log,
       });
       stopRedrive = () => redrive.stop();
@@ -351,10 +551,14 @@ export function createConsumer(options: ConsumerOptions): Consumer {
           types: Object.keys(options.handlers),
           mode: 'competing',
           maxInFlight: options.maxInFlight ?? 256,
-          ackTimeoutMs: options.ackTimeoutMs ?? 30_000,
+          ackTimeoutMs: leaseMs,
         },
-        (delivery) => lanes.push({ delivery }),
+        (delivery) => take({ delivery }),
       );
+      keepAlive = setInterval(() => {
+        for (const work of held) void work.delivery.working();
+      }, leaseMs / 3);
+      keepAlive.unref();
       const retentionMs = options.inboxRetentionMs ?? 7 * 24 * 3_600_000;
       pruneTimer = setInterval(() => {
         pruneInbox(db, retentionMs).catch((error: unknown) =>
@@ -369,6 +573,9 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       if (pruneTimer) clearInterval(pruneTimer);
       await current?.stop();
       await stopRedrive?.();
+      // What waits for a dependency is not drained: it is left to be redelivered.
+      stopping = true;
+      breaker.dispose();
       const drainTimeoutMs = options.drainTimeoutMs ?? 15_000;
       let timer: NodeJS.Timeout | undefined;
       const drained = await Promise.race([
@@ -376,6 +583,9 @@ export function createConsumer(options: ConsumerOptions): Consumer {
         new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), drainTimeoutMs))),
       ]);
       clearTimeout(timer);
+      // Whatever is still held lapses now, and goes to another member (or the next start).
+      clearInterval(keepAlive);
+      held.clear();
       if (!drained)
         log.warn(
           { consumer: name, pending: lanes.size },

@@ -1,5 +1,12 @@
-export type { Consumer, ConsumerOptions } from './consumer.ts';
-export { createConsumer } from './consumer.ts';
+export type {
+  CircuitBreaker,
+  CircuitBreakerOptions,
+  CircuitPass,
+  CircuitState,
+} from './circuit-breaker.ts';
+export { createCircuitBreaker } from './circuit-breaker.ts';
+export type { Consumer, ConsumerOptions, OutagePolicy } from './consumer.ts';
+export { createConsumer, defaultOutagePolicy, isOutage } from './consumer.ts';
 export type { DeadLetter, DeadLetterQuery } from './dead-letters.ts';
 export {
   countDeadLetters,
@@ -9,7 +16,7 @@ export {
   requestRedrive,
 } from './dead-letters.ts';
 export type { DeadLetterReason } from './errors.ts';
-export { RetryableError, TerminalError } from './errors.ts';
+export { RetryableError, TerminalError, UnavailableError } from './errors.ts';
 export type { HandlerContext, HandlerDefinition, PrepareContext } from './handler.ts';
 export { on } from './handler.ts';
 export { claimInbox, pruneInbox } from './inbox.ts';

@@ -5,8 +5,12 @@ export interface KeyLanesOptions<T> {
   readonly maxBatches: number;
   /** Items in one batch, at most. A batch never holds two items of the same key. */
   readonly maxBatchSize: number;
-  /** Processes a batch. Must not reject (errors are the caller's to handle inside). */
-  readonly run: (batch: T[]) => Promise<void>;
+  /**
+   * Processes a batch. Must not reject (errors are the caller's to handle inside). `done(item)`
+   * may be called for an item finished before the rest of its batch: the next item of its key
+   * can then start; the batch still counts as running until `run` resolves.
+   */
+  readonly run: (batch: T[], done: (item: T) => void) => Promise<void>;
 }
 
 export interface KeyLanes<T> {
@@ -44,17 +48,29 @@ export function createKeyLanes<T>(options: KeyLanesOptions<T>): KeyLanes<T> {
         return (lanes.get(key) as T[])[0] as T;
       });
       running += 1;
-      void options.run(batch).finally(() => {
-        for (const key of keys) {
-          const lane = lanes.get(key) as T[];
-          lane.shift();
-          size -= 1;
-          if (lane.length > 0) ready.add(key);
-          else lanes.delete(key);
+      const open = new Set(batch.keys());
+      const finish = (index: number) => {
+        if (!open.delete(index)) return;
+        const key = keys[index] as string | symbol;
+        const lane = lanes.get(key) as T[];
+        lane.shift();
+        size -= 1;
+        if (lane.length > 0) ready.add(key);
+        else lanes.delete(key);
+      };
+      const done = (item: T) => {
+        const index = [...open].find((candidate) => batch[candidate] === item);
+        if (index !== undefined) finish(index);
+        if (!scheduled) {
+          scheduled = true;
+          setImmediate(pump);
         }
+      };
+      void options.run(batch, done).finally(() => {
+        for (const index of [...open]) finish(index);
         running -= 1;
         pump();
-        if (size === 0) {
+        if (size === 0 && running === 0) {
           const waiters = idleWaiters;
           idleWaiters = [];
           for (const resolve of waiters) resolve();
@@ -83,7 +99,7 @@ export function createKeyLanes<T>(options: KeyLanesOptions<T>): KeyLanes<T> {
       return size;
     },
     idle() {
-      if (size === 0) return Promise.resolve();
+      if (size === 0 && running === 0) return Promise.resolve();
       return new Promise((resolve) => idleWaiters.push(resolve));
     },
   };

@@ -85,4 +85,35 @@ describe('key lanes', () => {
     await lanes.idle();
     expect(done).toBe(1);
   });
+
+  it('moves a key on as soon as its item is done, while the rest of its batch still runs', async () => {
+    const started: string[] = [];
+    let releaseSlow: () => void = () => undefined;
+    const slow = new Promise<void>((resolve) => (releaseSlow = resolve));
+    const lanes = createKeyLanes<Item>({
+      keyOf: (item) => item.key,
+      maxBatches: 2,
+      maxBatchSize: 2,
+      run: async (batch, done) => {
+        started.push(...batch.map((item) => `${item.key}${item.n}`));
+        for (const item of batch) if (item.key === 'b') done(item);
+        if (batch.some((item) => item.key === 'a')) await slow;
+      },
+    });
+    lanes.push({ key: 'a', n: 0 });
+    lanes.push({ key: 'b', n: 0 });
+    lanes.push({ key: 'a', n: 1 });
+    lanes.push({ key: 'b', n: 1 });
+    await tick();
+    await tick();
+    // b1 ran while the batch of a0 (and b0) was still running; a1 waits for a0.
+    expect(started).toEqual(['a0', 'b0', 'b1']);
+    let idle = false;
+    void lanes.idle().then(() => (idle = true));
+    await tick();
+    expect(idle).toBe(false);
+    releaseSlow();
+    await lanes.idle();
+    expect(started).toEqual(['a0', 'b0', 'b1', 'a1']);
+  });
 });

@@ -1,3 +1,5 @@
+import type { CircuitState } from './circuit-breaker.ts';
+
 /**
  * What the runtime reports besides logs: `@cads/http` provides a Prometheus implementation of
  * `ConsumerMetrics`; the default is a no-op.
@@ -9,6 +11,8 @@ export interface ConsumerMetrics {
   delivery(consumer: string, type: string, outcome: HandlerOutcome, seconds: number): void;
   /** The relay published `count` outbox messages; `oldestAgeSeconds` is the oldest one's age. */
   published(source: string, count: number, oldestAgeSeconds: number): void;
+  /** The consumer's circuit breaker changed state (it opens while a dependency is down). */
+  circuit(consumer: string, state: CircuitState): void;
 }
 
 /**
@@ -30,4 +34,5 @@ export interface ConsumerStats {
 export const noMetrics: ConsumerMetrics = {
   delivery: () => undefined,
   published: () => undefined,
+  circuit: () => undefined,
 };

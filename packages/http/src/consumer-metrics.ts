@@ -9,6 +9,9 @@ import { counterIn, gaugeIn, histogramIn, latencyBucketsSeconds } from './metric
  * - `cads_consumer_handler_seconds{consumer,type,outcome}` histogram of every delivery;
  * - `cads_consumer_retries_total{consumer,type}` and
  *   `cads_consumer_dead_letters_total{consumer,type}` counters;
+ * - `cads_consumer_circuit_open{consumer}` gauge (1 while the consumer's circuit breaker is
+ *   open or probing: a dependency is down and handlers wait) and
+ *   `cads_consumer_circuit_opened_total{consumer}` counter;
  * - `cads_outbox_published_total{source}` counter and
  *   `cads_outbox_published_oldest_age_seconds{source}` gauge (age of the oldest message of the
  *   last published batch: how far the relay lags behind commits).
@@ -43,6 +46,16 @@ export function createConsumerMetrics(registry: Registry): ConsumerMetrics {
     help: 'Age, when published, of the oldest message in the relay last batch.',
     labelNames: ['source'] as const,
   });
+  const circuitOpen = gaugeIn(registry, {
+    name: 'cads_consumer_circuit_open',
+    help: 'Whether the consumer circuit breaker is open or probing (a dependency is down).',
+    labelNames: ['consumer'] as const,
+  });
+  const circuitOpened = counterIn(registry, {
+    name: 'cads_consumer_circuit_opened_total',
+    help: 'Times the consumer circuit breaker opened.',
+    labelNames: ['consumer'] as const,
+  });
   const countedOutcomes: Partial<Record<HandlerOutcome, Counter<'consumer' | 'type'>>> = {
     retried: retries,
     dead_lettered: deadLetters,
@@ -56,6 +69,10 @@ export function createConsumerMetrics(registry: Registry): ConsumerMetrics {
     published(source, count, oldestAgeSeconds) {
       published.inc({ source }, count);
       publishedAge.set({ source }, oldestAgeSeconds);
+    },
+    circuit(consumer, state) {
+      circuitOpen.set({ consumer }, state === 'closed' ? 0 : 1);
+      if (state === 'open') circuitOpened.inc({ consumer });
     },
   };
 }

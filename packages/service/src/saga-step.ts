@@ -1,10 +1,13 @@
 import {
+  type ConsumerOptions,
   type Emit,
   type HandlerDefinition,
+  type OutagePolicy,
   on,
   RetryableError,
   type RetryPolicy,
   TerminalError,
+  UnavailableError,
 } from '@cads/consumer';
 import { callExternal, type ExternalResult } from '@cads/http';
 import type { Queryable } from '@cads/storage';
@@ -47,11 +50,16 @@ export interface ForwardStepOptions<S extends TSchema, A extends TSchema> {
   /** The service's event contract (type → data schema): every emitted event is checked. */
   readonly events: EventContract;
   /**
-   * Deliveries of the forward event during which an unreachable system (no answer after the
-   * call's own retries) is retried later; on the last one the step is rejected with that
-   * reason, so the saga ends and compensates instead of waiting forever. Default 3.
+   * The step's business deadline for an unreachable system (no answer after the call's own
+   * retries), counted from the consumed event's time: until then it is an outage, waited out
+   * (the consumer keeps the message behind its circuit breaker); after it, the step is rejected
+   * with a reason that says the system was unreachable, so the saga ends and compensates
+   * instead of waiting forever. A time, not a number of attempts: an outage makes no attempts
+   * while the circuit is open. Default 5 minutes.
    */
-  readonly unreachableAttempts?: number;
+  readonly unreachableTimeoutMs?: number;
+  /** For tests: the clock the deadline is read on. Default `Date.now`. */
+  readonly now?: () => number;
 }
 
 /** Event type → data schema, as exported by a service's `contracts/`. */
@@ -72,9 +80,9 @@ export type ForwardPrepared<A> =
  * - one record per order: a duplicate delivery, or the same business event under a new
  *   message id, finds the record and neither calls nor emits;
  * - a rejection (any final 4xx/5xx answer) is stored as status 4 and emitted as the rejection
- *   event with the system's reason; an unreachable system is retried (a `RetryableError`,
- *   redelivered with backoff) for `unreachableAttempts` deliveries, then rejected with a reason
- *   that says it was unreachable;
+ *   event with the system's reason; an unreachable system is an outage (`UnavailableError`,
+ *   waited out by the consumer) until `unreachableTimeoutMs` after the event, then the step is
+ *   rejected with a reason that says it was unreachable;
  * - after a tombstone (compensated before forward) nothing is reserved or emitted; a
  *   reservation racing with the tombstone is released on the next attempt.
  */
@@ -137,8 +145,11 @@ export function forwardStep<S extends TSchema, A extends TSchema>(
           `${store.table}: the external system accepted order ${ref.orderId} with an unexpected body: ${JSON.stringify(result.body)}`,
         );
       }
-      if (result.status === undefined && attempt < (options.unreachableAttempts ?? 3)) {
-        throw new RetryableError(result.reason);
+      if (result.status === undefined) {
+        const waitedMs = (options.now ?? Date.now)() - Date.parse(message.time);
+        if (!(waitedMs >= (options.unreachableTimeoutMs ?? 300_000))) {
+          throw new UnavailableError(store.table, result.reason);
+        }
       }
       return { answer: 'rejected', reason: result.reason };
     },
@@ -161,8 +172,8 @@ export interface CompensationStepOptions<S extends TSchema> {
  *
  * Guarantees: a succeeded step is released at the external system (idempotency key, outside
  * the transaction) before it is marked compensated (5) and `compensated` is emitted; a release
- * that fails transiently is retried (redelivery) until it succeeds or the message is
- * dead-lettered, and a refused release (4xx) is dead-lettered at once: it is never marked
+ * that fails transiently (unreachable, 5xx) is an outage, waited out for the consumer's outage
+ * budget, and a refused release (4xx) is dead-lettered at once: it is never marked
  * compensated without a release. With no record yet, a tombstone is stored so the late forward
  * event reserves nothing. A rejected or already compensated step changes nothing.
  */
@@ -209,8 +220,12 @@ async function release(
 ): Promise<void> {
   const result = await call(ref);
   if (result.ok) return;
+  // A compensation is never given up for an outage: it waits for the system to come back.
   if (result.status === undefined || result.status >= 500) {
-    throw new RetryableError(`release of order ${ref.orderId} failed: ${result.reason}`);
+    throw new UnavailableError(
+      'external system',
+      `release of order ${ref.orderId} failed: ${result.reason}`,
+    );
   }
   // An orphan release may find nothing held (the earlier attempt never reserved).
   if (nothingHeldIsFine && result.status === 404) return;
@@ -273,6 +288,29 @@ export interface ExternalSystemOptions {
 export interface StepServiceOptions extends ExternalSystemOptions {
   /** Redelivery policy of the service's consumer (e.g. shorter in tests). */
   readonly retry?: Partial<RetryPolicy>;
+  /** How the service's consumer waits out outages (e.g. shorter in tests). */
+  readonly outage?: Partial<OutagePolicy>;
+  /** The forward step's deadline for an unreachable system (see `ForwardStepOptions`). */
+  readonly unreachableTimeoutMs?: number;
+}
+
+/** What a forward step takes of its service's options: its deadline for an unreachable system. */
+export type StepDeadline = Pick<ForwardStepOptions<TSchema, TSchema>, 'unreachableTimeoutMs'>;
+
+export function stepDeadline(options: StepServiceOptions): StepDeadline {
+  return options.unreachableTimeoutMs === undefined
+    ? {}
+    : { unreachableTimeoutMs: options.unreachableTimeoutMs };
+}
+
+/** The consumer options a step service takes from its `StepServiceOptions`. */
+export function stepConsumerOptions(
+  options: StepServiceOptions,
+): Pick<ConsumerOptions, 'retry' | 'outage'> {
+  return {
+    ...(options.retry ? { retry: options.retry } : {}),
+    ...(options.outage ? { outage: options.outage } : {}),
+  };
 }
 
 /** One endpoint of an external system: `(method, idempotencyKey, body) → result`. */

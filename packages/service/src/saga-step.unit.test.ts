@@ -1,4 +1,4 @@
-import { type Emit, RetryableError, TerminalError } from '@cads/consumer';
+import { type Emit, RetryableError, TerminalError, UnavailableError } from '@cads/consumer';
 import type { ExternalResult } from '@cads/http';
 import { createMessage, type Message, silentLogger } from '@cads/messaging';
 import type { Queryable } from '@cads/storage';
@@ -65,6 +65,8 @@ const refused = (status: number | undefined, reason: string): ExternalResult => 
 
 function build(options: { forward: ExternalResult[]; release?: ExternalResult[] }) {
   const { store, records } = memoryStore();
+  /** How far the step's clock is ahead of the events' time. */
+  const clock = { aheadMs: 0 };
   const forward = endpoint(...options.forward);
   const release = endpoint(...(options.release ?? [{ ok: true, status: 204, body: undefined }]));
   const handlers = {
@@ -80,6 +82,8 @@ function build(options: { forward: ExternalResult[]; release?: ExternalResult[] 
       }),
       rejected: (data, reason) => ({ type: 'refused', data: { orderId: data.orderId, reason } }),
       events,
+      unreachableTimeoutMs: 60_000,
+      now: () => Date.now() + clock.aheadMs,
     }),
     compensation: compensationStep({
       schema: Ref,
@@ -89,7 +93,7 @@ function build(options: { forward: ExternalResult[]; release?: ExternalResult[] 
       events,
     }),
   };
-  return { handlers, records, forward, release };
+  return { handlers, records, forward, release, clock };
 }
 
 type Handler = ReturnType<typeof build>['handlers']['forward' | 'compensation'];
@@ -132,7 +136,7 @@ describe('forwardStep', () => {
     expect(forward.calls).toHaveLength(1);
   });
 
-  it('turns a final refusal into the rejection event, an unreachable system into retries, then a rejection', async () => {
+  it('turns a final refusal into the rejection event, an unreachable system into an outage, then a rejection past its deadline', async () => {
     const refusing = build({ forward: [refused(503, 'busy')] });
     expect(await deliver(refusing.handlers.forward)).toEqual([
       { type: 'refused', data: { orderId: 'o1', reason: 'busy' } },
@@ -146,12 +150,15 @@ describe('forwardStep', () => {
         refused(undefined, 'unreachable'),
       ],
     });
-    await expect(deliver(down.handlers.forward)).rejects.toBeInstanceOf(RetryableError);
-    await expect(deliver(down.handlers.forward, { attempt: 2 })).rejects.toBeInstanceOf(
-      RetryableError,
+    await expect(deliver(down.handlers.forward)).rejects.toBeInstanceOf(UnavailableError);
+    // Attempts do not decide it (an open circuit makes none), the time since the event does.
+    down.clock.aheadMs = 59_000;
+    await expect(deliver(down.handlers.forward, { attempt: 9 })).rejects.toBeInstanceOf(
+      UnavailableError,
     );
     expect(down.records.size).toBe(0);
-    expect(await deliver(down.handlers.forward, { attempt: 3 })).toEqual([
+    down.clock.aheadMs = 61_000;
+    expect(await deliver(down.handlers.forward, { attempt: 2 })).toEqual([
       { type: 'refused', data: { orderId: 'o1', reason: 'unreachable' } },
     ]);
     expect(down.records.get('o1')).toMatchObject({ status: 4, reason: 'unreachable' });
@@ -223,10 +230,10 @@ describe('compensationStep', () => {
     expect(records.get('o1')?.status).toBe(5);
   });
 
-  it('retries a release that failed transiently, dead-letters a refused one', async () => {
+  it('waits out a release that failed transiently (an outage), dead-letters a refused one', async () => {
     for (const [answer, error] of [
-      [refused(503, 'busy'), RetryableError],
-      [refused(undefined, 'unreachable'), RetryableError],
+      [refused(503, 'busy'), UnavailableError],
+      [refused(undefined, 'unreachable'), UnavailableError],
       [refused(409, 'no'), TerminalError],
     ] as const) {
       const { handlers, records } = build({ forward: [accepted({ id: 'r1' })], release: [answer] });

@@ -4,3 +4,4 @@ export { loadMigrations, migrate } from './migrations.ts';
 export type { SqlStatement } from './sql.ts';
 export { sql, SqlIdentifier, SqlRaw, toStatement } from './sql.ts';
 export { inlineParameters, sqlLiteral } from './literals.ts';
+export { isDatabaseUnavailable } from './unavailable.ts';

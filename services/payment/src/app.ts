@@ -1,4 +1,9 @@
-import type { ServiceDefinition, StepServiceOptions } from '@cads/service';
+import {
+  type ServiceDefinition,
+  stepConsumerOptions,
+  stepDeadline,
+  type StepServiceOptions,
+} from '@cads/service';
 import { bank } from './bank.ts';
 import { onRiderAssigned } from './handlers/on-rider-assigned.ts';
 
@@ -11,8 +16,8 @@ export function paymentService(options: PaymentServiceOptions): ServiceDefinitio
     description: 'Charges orders at the bank, once per order.',
     migrations: new URL('../migrations/', import.meta.url),
     consumer: {
-      handlers: { rider_assigned: onRiderAssigned(bank(options)) },
-      ...(options.retry ? { retry: options.retry } : {}),
+      handlers: { rider_assigned: onRiderAssigned(bank(options), stepDeadline(options)) },
+      ...stepConsumerOptions(options),
     },
   };
 }

@@ -1,4 +1,9 @@
-import type { ServiceDefinition, StepServiceOptions } from '@cads/service';
+import {
+  type ServiceDefinition,
+  stepConsumerOptions,
+  stepDeadline,
+  type StepServiceOptions,
+} from '@cads/service';
 import { onOrderCreated } from './handlers/on-order-created.ts';
 import { onPaymentCancelled } from './handlers/on-payment-cancelled.ts';
 import { onRiderCancelled } from './handlers/on-rider-cancelled.ts';
@@ -15,11 +20,11 @@ export function restaurantService(options: RestaurantServiceOptions): ServiceDef
     migrations: new URL('../migrations/', import.meta.url),
     consumer: {
       handlers: {
-        order_created: onOrderCreated(system),
+        order_created: onOrderCreated(system, stepDeadline(options)),
         rider_cancelled: onRiderCancelled(system),
         payment_cancelled: onPaymentCancelled(system),
       },
-      ...(options.retry ? { retry: options.retry } : {}),
+      ...stepConsumerOptions(options),
     },
   };
 }

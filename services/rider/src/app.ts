@@ -1,4 +1,9 @@
-import type { ServiceDefinition, StepServiceOptions } from '@cads/service';
+import {
+  type ServiceDefinition,
+  stepConsumerOptions,
+  stepDeadline,
+  type StepServiceOptions,
+} from '@cads/service';
 import { onPaymentCancelled } from './handlers/on-payment-cancelled.ts';
 import { onRestaurantReserved } from './handlers/on-restaurant-reserved.ts';
 import { riderSystem } from './rider-system.ts';
@@ -14,10 +19,10 @@ export function riderService(options: RiderServiceOptions): ServiceDefinition {
     migrations: new URL('../migrations/', import.meta.url),
     consumer: {
       handlers: {
-        restaurant_reserved: onRestaurantReserved(system),
+        restaurant_reserved: onRestaurantReserved(system, stepDeadline(options)),
         payment_cancelled: onPaymentCancelled(system),
       },
-      ...(options.retry ? { retry: options.retry } : {}),
+      ...stepConsumerOptions(options),
     },
   };
 }

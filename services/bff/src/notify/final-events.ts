@@ -1,4 +1,4 @@
-import { type HandlerDefinition, on, RetryableError, TerminalError } from '@cads/consumer';
+import { type HandlerDefinition, on, TerminalError, UnavailableError } from '@cads/consumer';
 import { callExternal } from '@cads/http';
 import { paymentEvents } from '@cads/payment/contracts';
 import { restaurantEvents } from '@cads/restaurant/contracts';
@@ -26,12 +26,13 @@ interface Decision {
 
 /**
  * The offline decision, made once per final event by the BFF's competing consumer group
- * (whichever instance gets the event): if the user has no live connection on any instance,
- * the notifications provider gets one notification, keyed by the event id.
+ * (whichever instance gets the event): if the user has no live connection to that order on any
+ * instance, the notifications provider gets one notification, keyed by the event id.
  *
  * Guarantees: the call carries the event id as idempotency key, so a redelivery, a crash after
- * the call or two instances racing never notify twice; a user connected to any instance is not
- * notified; an unreachable provider is retried with backoff (the event waits, nothing is lost);
+ * the call or two instances racing never notify twice; a user watching the order is not
+ * notified; an unreachable provider (no answer, 5xx) is an outage: the event waits behind the
+ * consumer's circuit breaker until the provider is back (for the outage budget), nothing is lost;
  * a provider that refuses the notification (4xx) dead-letters the event with its answer.
  */
 export function finalEventHandlers(
@@ -50,7 +51,9 @@ export function finalEventHandlers(
       },
       async (message): Promise<Decision> => {
         const { orderId, userId } = message.data;
-        if (await options.presence.isOnline(userId, message.id)) return { notified: false };
+        if (await options.presence.isOnline(userId, orderId, message.id)) {
+          return { notified: false };
+        }
         const content = notificationFor(type, message.data);
         const result = await callExternal({
           method: 'POST',
@@ -61,7 +64,10 @@ export function finalEventHandlers(
         });
         if (result.ok) return { notified: true };
         if (result.status === undefined || result.status >= 500) {
-          throw new RetryableError(`notification not sent: ${result.reason}`);
+          throw new UnavailableError(
+            'notifications provider',
+            `notification not sent: ${result.reason}`,
+          );
         }
         throw new TerminalError(
           `notifications provider refused (${result.status}): ${result.reason}`,

@@ -1,13 +1,13 @@
 import { ReserveRestaurantResponse } from '@cads/externals/contracts';
 import { OrderCreated } from '@cads/order/contracts';
-import { forwardStep } from '@cads/service';
+import { forwardStep, type StepDeadline } from '@cads/service';
 import { restaurantEvents } from '../contracts/events.ts';
 import { cancelled, reserved } from '../domain/reservation.ts';
 import type { RestaurantSystem } from '../restaurant-system.ts';
 import { reservations } from '../store/reservations.ts';
 
 /** `order_created` → reserve at the restaurant → `restaurant_reserved` | `restaurant_cancelled`. */
-export const onOrderCreated = (system: RestaurantSystem) =>
+export const onOrderCreated = (system: RestaurantSystem, deadline: StepDeadline = {}) =>
   forwardStep({
     schema: OrderCreated,
     store: reservations,
@@ -20,4 +20,5 @@ export const onOrderCreated = (system: RestaurantSystem) =>
     }),
     rejected: (order, reason) => ({ type: 'restaurant_cancelled', data: cancelled(order, reason) }),
     events: restaurantEvents,
+    ...deadline,
   });

@@ -1,13 +1,13 @@
 import { AssignRiderResponse } from '@cads/externals/contracts';
 import { RestaurantReserved } from '@cads/restaurant/contracts';
-import { forwardStep } from '@cads/service';
+import { forwardStep, type StepDeadline } from '@cads/service';
 import { riderEvents } from '../contracts/events.ts';
 import { assigned, cancelled } from '../domain/assignment.ts';
 import type { RiderSystem } from '../rider-system.ts';
 import { assignments } from '../store/assignments.ts';
 
 /** `restaurant_reserved` → assign a rider → `rider_assigned` | `rider_cancelled`. */
-export const onRestaurantReserved = (system: RiderSystem) =>
+export const onRestaurantReserved = (system: RiderSystem, deadline: StepDeadline = {}) =>
   forwardStep({
     schema: RestaurantReserved,
     store: assignments,
@@ -20,4 +20,5 @@ export const onRestaurantReserved = (system: RiderSystem) =>
     }),
     rejected: (order, reason) => ({ type: 'rider_cancelled', data: cancelled(order, reason) }),
     events: riderEvents,
+    ...deadline,
   });
