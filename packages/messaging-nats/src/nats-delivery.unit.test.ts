@@ -9,6 +9,7 @@ describe('NatsDelivery', () => {
     const sent: string[] = [];
     const owner: DeliveryOwner = {
       settle: (_delivery, reply, payload) => void sent.push(`${reply} ${text(payload)}`),
+      keepAlive: (_delivery, reply, payload) => void sent.push(`${reply} ${text(payload)}`),
     };
     return { sent, delivery: new NatsDelivery(owner, '$JS.ACK.s.c.1.1.1.0.0', {}, 1, 0) };
   };
@@ -41,9 +42,23 @@ describe('NatsDelivery', () => {
       settle: () => {
         throw new Error('connection closed');
       },
+      keepAlive: () => {
+        throw new Error('connection closed');
+      },
     };
     const delivery = new NatsDelivery(owner, 'r', {}, 1, 0);
+    // A keep-alive that cannot be sent only lets the lease lapse.
+    await expect(delivery.working()).resolves.toBeUndefined();
     await expect(delivery.ack()).rejects.toThrow('connection closed');
+  });
+
+  it('keeps an unsettled delivery alive with +WPI, and a settled one not at all', async () => {
+    const { sent, delivery } = record();
+    await delivery.working();
+    await delivery.working();
+    await delivery.ack();
+    await delivery.working();
+    expect(sent.map((line) => line.split(' ')[1])).toEqual(['+WPI', '+WPI', '+ACK']);
   });
 });
 
