@@ -231,6 +231,30 @@ describe(`the BFF (${preferred.name})`, { timeout: 90_000 }, () => {
     });
   }
 
+  for (const transport of ['sse', 'ws'] as const) {
+    it(`watching one order (${transport}) does not hide the user's other order: one notification, for it`, async () => {
+      const browser = await bffBrowser(sut.system.urls.bff);
+      await client.configure(slowSteps(200), `user:${browser.session.userId}`);
+      const watchedId = await browser.placeOrder(seedOrder);
+      const watch = await (transport === 'sse' ? browser.sse(watchedId) : browser.ws(watchedId));
+      const unwatchedId = await browser.placeOrder(seedOrder);
+      await watch.until((messages) => types(messages).includes('payment_done'));
+      await client.settles(unwatchedId, [0, 0, 0, 2]);
+      // The page of the first order stays open until both final events are decided.
+      await waitFor('both final events decided', async () => {
+        const { rows } = await sut.system.databases.bff.query<{ n: number }>(
+          `select count(*)::int as n from bff_final_events where order_id in ($1, $2)`,
+          [watchedId, unwatchedId],
+        );
+        return rows[0]!.n === 2;
+      });
+      watch.close();
+      const notifications = await notificationsOf(browser);
+      expect(notifications.map((notification) => notification.orderId)).toEqual([unwatchedId]);
+      expect(notifications[0]!.kind).toBe('finished');
+    });
+  }
+
   it('two instances: a user live on either one is not notified; the offline decision is shared', async () => {
     // The second instance only holds connections from now on: every final event is decided
     // by the first one, which must learn from the shared registry who is live on the second.

@@ -91,13 +91,13 @@ export function bffService(options: BffOptions): BffInstance {
   /** Lazy, so the routes and the consumer share the registry `run` builds on the database. */
   const sharedPresence: PresenceRegistry = {
     start: () => presenceOf().start(),
-    enter: (userId) => presenceOf().enter(userId),
-    leave: (userId) => presenceOf().leave(userId),
-    isOnline: (userId, eventId) => presenceOf().isOnline(userId, eventId),
+    enter: (userId, orderId) => presenceOf().enter(userId, orderId),
+    leave: (userId, orderId) => presenceOf().leave(userId, orderId),
+    isOnline: (userId, orderId, eventId) => presenceOf().isOnline(userId, orderId, eventId),
     sawLive: (eventId) => presenceOf().sawLive(eventId),
     stop: () => presenceOf().stop(),
-    get localUsers() {
-      return presence?.localUsers ?? 0;
+    get localConnections() {
+      return presence?.localConnections ?? 0;
     },
   };
   let stopLiveRoutes: (() => void) | undefined;

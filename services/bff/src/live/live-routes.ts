@@ -45,7 +45,7 @@ export function registerLiveRoutes(app: HttpApp, options: LiveRouteOptions): () 
     orderId: string,
   ): Promise<{ watch: OrderWatch; order: OrderView } | undefined> {
     const watch = new OrderWatch(orderId, userId);
-    await presence.enter(userId);
+    await presence.enter(userId, orderId);
     hub.add(watch);
     try {
       const order = await upstream.findOrder(userId, orderId);
@@ -60,7 +60,7 @@ export function registerLiveRoutes(app: HttpApp, options: LiveRouteOptions): () 
 
   function endWatch(watch: OrderWatch): void {
     hub.remove(watch);
-    presence.leave(watch.userId);
+    presence.leave(watch.userId, watch.orderId);
     watch.close();
   }
 

@@ -22,35 +22,50 @@ const registry = (instanceId: string, ttlMs = 15_000) =>
   createPresenceRegistry({ db, instanceId, log: silentLogger, ttlMs });
 
 describe('the presence registry', () => {
-  it('a user is online while any connection on any instance is open', async () => {
+  it('a user is online for an order while any connection to it on any instance is open', async () => {
     const a = registry('a');
     const b = registry('b');
     await a.start();
     await b.start();
-    await a.enter('ana');
-    expect(await b.isOnline('ana')).toBe(true);
-    await b.enter('ana');
-    await a.enter('ana');
-    a.leave('ana');
-    expect(await b.isOnline('ana')).toBe(true);
-    a.leave('ana');
-    b.leave('ana');
-    await waitFor('ana offline', async () => !(await a.isOnline('ana')));
-    expect(a.localUsers).toBe(0);
+    await a.enter('ana', 'order-1');
+    expect(await b.isOnline('ana', 'order-1')).toBe(true);
+    await b.enter('ana', 'order-1');
+    await a.enter('ana', 'order-1');
+    a.leave('ana', 'order-1');
+    expect(await b.isOnline('ana', 'order-1')).toBe(true);
+    a.leave('ana', 'order-1');
+    b.leave('ana', 'order-1');
+    await waitFor('ana offline', async () => !(await a.isOnline('ana', 'order-1')));
+    expect(a.localConnections).toBe(0);
     await a.stop();
     await b.stop();
+  });
+
+  it('a user live on one order is not live on their others', async () => {
+    const a = registry('per-order');
+    await a.start();
+    await a.enter('dee', 'watched');
+    expect(await a.isOnline('dee', 'watched')).toBe(true);
+    expect(await a.isOnline('dee', 'unwatched')).toBe(false);
+    // Two pages of one user: leaving one order keeps the other live.
+    await a.enter('dee', 'second');
+    a.leave('dee', 'watched');
+    await waitFor('watched left', async () => !(await a.isOnline('dee', 'watched')));
+    expect(await a.isOnline('dee', 'second')).toBe(true);
+    a.leave('dee', 'second');
+    await a.stop();
   });
 
   it('stores a thousand arrivals in a few writes, each enter resolving once stored', async () => {
     const a = registry('bulk');
     await a.start();
     const users = Array.from({ length: 1_000 }, (_, i) => `user-${i}`);
-    await Promise.all(users.map((user) => a.enter(user)));
+    await Promise.all(users.map((user) => a.enter(user, `order-of-${user}`)));
     const { rows } = await db.query<{ n: number }>(
       `select count(*)::int as n from bff_presence where instance_id = 'bulk'`,
     );
     expect(rows[0]!.n).toBe(1_000);
-    for (const user of users) a.leave(user);
+    for (const user of users) a.leave(user, `order-of-${user}`);
     await waitFor('everyone gone', async () => {
       const left = await db.query<{ n: number }>(
         `select count(*)::int as n from bff_presence where instance_id = 'bulk'`,
@@ -67,10 +82,10 @@ describe('the presence registry', () => {
     const survivor = registry('survivor', 300);
     await dying.start();
     await survivor.start();
-    await dying.enter('bo');
-    expect(await survivor.isOnline('bo')).toBe(true);
+    await dying.enter('bo', 'order-b');
+    expect(await survivor.isOnline('bo', 'order-b')).toBe(true);
     await sleep(400);
-    expect(await survivor.isOnline('bo')).toBe(false);
+    expect(await survivor.isOnline('bo', 'order-b')).toBe(false);
     await dying.stop();
     await survivor.stop();
   });
@@ -80,9 +95,9 @@ describe('the presence registry', () => {
     const b = registry('staying');
     await a.start();
     await b.start();
-    await a.enter('cy');
+    await a.enter('cy', 'order-c');
     await a.stop();
-    expect(await b.isOnline('cy')).toBe(false);
+    expect(await b.isOnline('cy', 'order-c')).toBe(false);
     await b.stop();
   });
 });
