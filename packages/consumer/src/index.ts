@@ -20,7 +20,7 @@ export { RetryableError, TerminalError, UnavailableError } from './errors.ts';
 export type { HandlerContext, HandlerDefinition, PrepareContext } from './handler.ts';
 export { on } from './handler.ts';
 export { claimInbox, pruneInbox } from './inbox.ts';
-export { installConsumerTables } from './install.ts';
+export { checkWritable, installConsumerTables } from './install.ts';
 export type { KeyLanes, KeyLanesOptions } from './key-lanes.ts';
 export { createKeyLanes } from './key-lanes.ts';
 export type { ConsumerMetrics, ConsumerStats, HandlerOutcome } from './observability.ts';

@@ -9,3 +9,17 @@ const migrationsDirectory = new URL('../migrations/', import.meta.url);
 export async function installConsumerTables(db: Database): Promise<void> {
   await migrate(db, 'cads.consumer', await loadMigrations(migrationsDirectory));
 }
+
+/**
+ * Resolves when the database takes a write and commits it, as the service's own work would:
+ * the readiness check. A database that answers reads but cannot write — disk full, put
+ * read-only, a standby — rejects here. Needs the runtime's tables.
+ */
+export async function checkWritable(db: Database): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx.query(
+      `insert into cads_health (singleton, checked_at) values (true, now())
+       on conflict (singleton) do update set checked_at = excluded.checked_at`,
+    );
+  });
+}

@@ -1,4 +1,5 @@
 import {
+  checkWritable,
   type Consumer,
   type ConsumerOptions,
   createConsumer,
@@ -104,11 +105,9 @@ export async function createService(
     version: definition.version ?? '0.1.0',
     logger: log,
     metrics: registry,
-    readiness: {
-      database: async () => {
-        await db.query('select 1');
-      },
-    },
+    // Ready means able to do the service's work, which writes: a database that still answers
+    // reads but cannot commit (disk full, read-only) is not ready.
+    readiness: { database: () => checkWritable(db) },
     openapi: {
       title: `CADS ${name}`,
       ...(definition.description ? { description: definition.description } : {}),
