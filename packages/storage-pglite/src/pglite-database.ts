@@ -7,9 +7,13 @@ import {
   toStatement,
 } from '@cads/storage';
 import { PreparedStatements } from './prepared-statements.ts';
+import { restrictToOwner } from './restrict-to-owner.ts';
 
 export interface PgliteHostOptions {
-  /** Directory that keeps the data across restarts; in memory when absent. */
+  /**
+   * Directory that keeps the data across restarts; in memory when absent. It is made readable
+   * by its owner only (see `openPglite`).
+   */
   readonly dataDir?: string;
 }
 
@@ -33,17 +37,30 @@ const parsers = {
  * Opens PGlite. PGlite runs one statement at a time on one connection; statements and
  * transactions of all schemas are queued in call order. A transaction holds the instance for
  * its whole duration, so work inside `transaction()` must use its `tx`, never the `Database`.
+ *
+ * On disk, the data directory and everything in it lose every group and other permission
+ * (directories 0700, files 0600) before PGlite opens it (data left by earlier versions), once
+ * it has opened it (PGlite gives the files it initialises 0666 whatever the umask) and after it
+ * is closed. Files PGlite creates while open get the process's umask: give it 0o077 for them
+ * to be owner-only too. PGlite is single-process and has no lock: the caller must make sure no
+ * other process opens the directory meanwhile.
  */
 export async function openPglite(options: PgliteHostOptions = {}): Promise<PgliteHost> {
-  const pglite = await PGlite.create({
-    ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
-    parsers,
-  });
-  // Parameters are sent as literals (see PreparedStatements), which is only safe with this on.
-  const [settings] = await pglite.exec('show standard_conforming_strings');
-  if (settings?.rows[0]?.standard_conforming_strings !== 'on') {
+  const { dataDir } = options;
+  if (dataDir !== undefined) await restrictToOwnerIfExists(dataDir);
+  const pglite = await PGlite.create({ ...(dataDir === undefined ? {} : { dataDir }), parsers });
+  try {
+    // Parameters are sent as literals (see PreparedStatements), which is only safe with this on.
+    const [settings] = await pglite.exec('show standard_conforming_strings');
+    if (settings?.rows[0]?.standard_conforming_strings !== 'on') {
+      throw new Error('PGlite must run with standard_conforming_strings on');
+    }
+    // Opening wrote files with PGlite's own modes: 0666 when it initialised the directory, and
+    // the relation cache (0644) every time.
+    if (dataDir !== undefined) await restrictToOwner(dataDir);
+  } catch (error) {
     await pglite.close();
-    throw new Error('PGlite must run with standard_conforming_strings on');
+    throw error;
   }
   const prepared = new PreparedStatements();
   let queue: Promise<unknown> = Promise.resolve();
@@ -85,8 +102,17 @@ export async function openPglite(options: PgliteHostOptions = {}): Promise<Pglit
     async close() {
       await queue;
       await pglite.close();
+      if (dataDir !== undefined) await restrictToOwner(dataDir);
     },
   };
+}
+
+async function restrictToOwnerIfExists(dir: string): Promise<void> {
+  try {
+    await restrictToOwner(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
 }
 
 type Exclusive = <T>(schema: SqlIdentifier, work: (prefix: string) => Promise<T>) => Promise<T>;
