@@ -10,6 +10,7 @@ import { openPglite } from '@cads/storage-pglite';
 import { natsSkipReason, postgresSkipReason } from '@cads/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { noDelays, sagaClient } from '../../../e2e/saga/saga-client.ts';
+import { lockDataDir } from './data-dir-lock.ts';
 import { runDlq } from './dlq.ts';
 import {
   type PrefixedSystem,
@@ -176,6 +177,21 @@ describe('cads dlq on the embedded data (PGlite)', () => {
       expect(refused.stderr).toContain('PGlite is single-process');
     } finally {
       await host.close();
+    }
+
+    // A running `cads start` holds the directory's lock (here: this process).
+    const lock = await lockDataDir(dataDir);
+    try {
+      const locked = await dlq(['list', 'payment', '--data', dataDir]);
+      expect(locked.code).toBe(1);
+      expect(locked.stderr).toMatch(
+        new RegExp(
+          `^cads dlq: the data directory ${dataDir} is in use by process ${process.pid} ` +
+            String.raw`\(started [\d: -]+\)\. Stop it first, or give another --data\.\n$`,
+        ),
+      );
+    } finally {
+      await lock.release();
     }
 
     const list = await runCli(['dlq', 'list', 'payment'], { CADS_DATA_DIR: dataDir });

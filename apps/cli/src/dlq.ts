@@ -8,10 +8,11 @@ import {
 } from '@cads/consumer';
 import type { Queryable } from '@cads/storage';
 import { type CommandIo, exitCode, formatInstant, parseCommand } from './command-io.ts';
+import { describeStaleLock } from './data-dir-lock.ts';
+import { OperatorError } from './operator-error.ts';
 import {
   type DatabaseLocation,
   locationUsage,
-  OperatorError,
   openServiceDatabases,
   resolveDatabaseLocation,
 } from './service-databases.ts';
@@ -77,7 +78,9 @@ interface Request {
 export async function runDlq(argv: readonly string[], io: CommandIo): Promise<number> {
   const request = parseRequest(argv, io);
   if (typeof request === 'number') return request;
-  const databases = openServiceDatabases(request.location, io.cwd);
+  const databases = openServiceDatabases(request.location, io.cwd, {
+    onStaleLock: (stale) => io.stderr(`cads dlq: ${describeStaleLock(stale)}\n`),
+  });
   try {
     const db = await databases.databaseFor(request.service);
     const where = `${request.service} (${databases.describe(request.service)})`;

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { lstat, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMessage } from '@cads/messaging';
@@ -7,7 +7,20 @@ import { sql } from '@cads/storage';
 import { openPglite } from '@cads/storage-pglite';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
+import { lockFileName } from './data-dir-lock.ts';
 import { startEmbedded } from './embedded.ts';
+
+/** Every entry under `dir` (itself included) with a group or other permission, and its mode. */
+async function openToOthers(dir: string): Promise<string[]> {
+  const found: string[] = [];
+  const visit = async (path: string) => {
+    const stats = await lstat(path);
+    if ((stats.mode & 0o077) !== 0) found.push(`${(stats.mode & 0o777).toString(8)} ${path}`);
+    if (stats.isDirectory()) for (const name of await readdir(path)) await visit(join(path, name));
+  };
+  await visit(dir);
+  return found;
+}
 
 describe('the embedded mode', () => {
   const dirs: string[] = [];
@@ -60,6 +73,44 @@ describe('the embedded mode', () => {
         expect(order.priceCents).toBe(1_380);
       } finally {
         await second.stop();
+      }
+    },
+  );
+
+  it(
+    'keeps its data directory to itself: a second start is refused, every file owner-only',
+    { timeout: 120_000 },
+    async () => {
+      const dataDir = await mkdtemp(join(tmpdir(), 'cads-embedded-'));
+      dirs.push(dataDir);
+      const options = {
+        dataDir,
+        logger: pino({ level: 'silent' }),
+        adminToken: 'embedded-test',
+        host: '127.0.0.1',
+        basePort: 0,
+      };
+      // The usual umask, under which PGlite alone leaves most of its files world-writable.
+      const umask = process.umask(0o022);
+      try {
+        const first = await startEmbedded(options);
+        try {
+          await expect(startEmbedded(options)).rejects.toThrow(
+            new RegExp(
+              `^the data directory ${dataDir} is in use by process ${process.pid} ` +
+                String.raw`\(started \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\)\. ` +
+                String.raw`Stop it first, or give another --data\.$`,
+            ),
+          );
+        } finally {
+          await first.stop();
+        }
+        expect(process.umask(0o022)).toBe(0o022);
+        expect(await openToOthers(dataDir)).toEqual([]);
+        expect(await readdir(dataDir)).toContain('session-secret');
+        expect(await readdir(dataDir)).not.toContain(lockFileName);
+      } finally {
+        process.umask(umask);
       }
     },
   );

@@ -1,14 +1,14 @@
 import type { LiveTransport } from '@cads/bff/contracts';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createPostgresBroker } from '@cads/messaging-postgres';
-import { openPglite } from '@cads/storage-pglite';
+import { createPostgresBroker, type PostgresBroker } from '@cads/messaging-postgres';
 import type { Logger } from 'pino';
+import { type EmbeddedData, openEmbeddedData } from './embedded-data.ts';
 import { type RunningSystem, startSystem } from './system.ts';
 
 export interface EmbeddedOptions {
-  /** Where PGlite keeps its data; created if missing. */
+  /** Where PGlite keeps its data; created if missing (owner-only). */
   readonly dataDir: string;
   readonly logger: Logger;
   readonly adminToken: string;
@@ -24,26 +24,60 @@ export interface EmbeddedOptions {
  * `cads_broker` schema, and every service in its own schema, all in this process. As the log
  * shares the database, services append their events to it in their own transactions: the log
  * is their outbox, with no relay and no second copy.
+ *
+ * The data directory is this process's alone until `stop` (another process on it is refused
+ * before PGlite opens it; see `openEmbeddedData`), and readable by its owner only: the process
+ * runs with umask 0o077 meanwhile, and what an earlier version left open to others is repaired.
+ * Failures to open it are `OperatorError`s saying why in one line.
  */
 export async function startEmbedded(options: EmbeddedOptions): Promise<RunningSystem> {
-  await mkdir(options.dataDir, { recursive: true });
-  const host = await openPglite({ dataDir: options.dataDir });
-  const broker = await createPostgresBroker({
-    db: await host.database('cads_broker'),
-    log: options.logger,
-    retentionMs: 7 * 24 * 3_600_000,
-    // Every delivery is a row inserted, claimed and deleted: under load the dead rows slow the
-    // fetches within seconds, and PGlite has no autovacuum.
-    vacuumIntervalMs: 5_000,
-    // Every statement waits for the one thread PGlite runs on: fewer, fuller fetches leave more
-    // of it to the services (the saga benchmark gains ≈ 20 % for ≤ 10 ms per delivery).
-    fetchIntervalMs: 10,
-  });
+  // The directory holds every order, and the secret that signs the sessions: whatever umask
+  // the process was started with, nothing it creates there may be readable by other users.
+  const umask = process.umask(0o077);
+  let data: EmbeddedData | undefined;
+  let broker: PostgresBroker | undefined;
+  const close = async () => {
+    try {
+      await broker?.close();
+    } finally {
+      try {
+        await data?.close();
+      } finally {
+        process.umask(umask);
+      }
+    }
+  };
   try {
+    data = await openEmbeddedData(options.dataDir, {
+      create: true,
+      onStaleLock: ({ path, owner }) =>
+        options.logger.warn(
+          { lock: path, owner },
+          'the data directory was locked by a process that is gone: taking it over',
+        ),
+    });
+    const { host } = data;
+    const eventLog = await createPostgresBroker({
+      db: await host.database('cads_broker'),
+      log: options.logger,
+      retentionMs: 7 * 24 * 3_600_000,
+      // Every delivery is a row inserted, claimed and deleted: under load the dead rows slow the
+      // fetches within seconds, and PGlite has no autovacuum.
+      vacuumIntervalMs: 5_000,
+      // Every statement waits for the one thread PGlite runs on: fewer, fuller fetches leave more
+      // of it to the services (the saga benchmark gains ≈ 20 % for ≤ 10 ms per delivery).
+      fetchIntervalMs: 10,
+      // One process consumes this log (the directory is locked): a lease only has to outlast
+      // a long queue of statements, since a dead predecessor's claims are given back below.
+      minimumAckTimeoutMs: 30_000,
+    });
+    broker = eventLog;
+    // Whatever a crashed predecessor held resumes now, not when its leases lapse.
+    await eventLog.releaseAbandonedClaims();
     const system = await startSystem({
       databaseFor: (service) => host.database(service),
-      broker,
-      outbox: { enqueue: (tx, messages) => broker.appendWithin(tx, messages), committed() {} },
+      broker: eventLog,
+      outbox: { enqueue: (tx, messages) => eventLog.appendWithin(tx, messages), committed() {} },
       logger: options.logger,
       adminToken: options.adminToken,
       sessionSecret: options.sessionSecret ?? (await storedSecret(options.dataDir)),
@@ -54,14 +88,15 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<RunningSy
     return {
       ...system,
       async stop() {
-        await system.stop();
-        await broker.close();
-        await host.close();
+        try {
+          await system.stop();
+        } finally {
+          await close();
+        }
       },
     };
   } catch (error) {
-    await broker.close();
-    await host.close();
+    await close();
     throw error;
   }
 }

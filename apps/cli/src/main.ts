@@ -10,6 +10,7 @@ import { processIo } from './command-io.ts';
 import { runService } from './distributed.ts';
 import { runDlq } from './dlq.ts';
 import { startEmbedded } from './embedded.ts';
+import { OperatorError } from './operator-error.ts';
 import { runReconcile } from './reconcile-command.ts';
 import { isServiceName, serviceNames } from './system.ts';
 
@@ -58,7 +59,8 @@ Options:
                      ones in the order above
                      (default: $CADS_PORT or 3000; 0 picks free ports, start only)
   --host <addr>      listen address (default: $CADS_HOST or 127.0.0.1)
-  --data <dir>       data directory of \`start\` (default: $CADS_DATA_DIR or .cads/data)
+  --data <dir>       data directory of \`start\` (default: $CADS_DATA_DIR or .cads/data); one
+                     process at a time uses it, and only its owner can read it
   -h, --help         show this help
 
 The admin credential of the externals' config is $CADS_ADMIN_TOKEN (a random one is made and
@@ -213,9 +215,14 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    process.stderr.write(
-      `cads: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
+    // An operator error says what happened and what to do: its stack would only hide that.
+    const text =
+      error instanceof OperatorError
+        ? error.message
+        : error instanceof Error
+          ? (error.stack ?? error.message)
+          : String(error);
+    process.stderr.write(`cads: ${text}\n`);
     process.exitCode = 1;
   },
 );

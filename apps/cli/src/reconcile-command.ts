@@ -1,10 +1,11 @@
 import type { Queryable } from '@cads/storage';
 import { type CommandIo, exitCode, parseCommand } from './command-io.ts';
+import { describeStaleLock } from './data-dir-lock.ts';
+import { OperatorError } from './operator-error.ts';
 import { countOrders, type Finding, type OrderCounts, reconcile } from './reconcile.ts';
 import { readReconcileSnapshot } from './reconcile-snapshot.ts';
 import {
   locationUsage,
-  OperatorError,
   openServiceDatabases,
   resolveDatabaseLocation,
   type ServiceDatabases,
@@ -68,7 +69,9 @@ export async function runReconcile(argv: readonly string[], io: CommandIo): Prom
   );
   if ('usage' in resolved) return usage(resolved.usage);
 
-  const databases = openServiceDatabases(resolved.location, io.cwd);
+  const databases = openServiceDatabases(resolved.location, io.cwd, {
+    onStaleLock: (stale) => io.stderr(`cads reconcile: ${describeStaleLock(stale)}\n`),
+  });
   try {
     const { snapshot, startedAt } = await readReconcileSnapshot(explained(databases));
     const reconcileOptions = { stuckAfterMs: stuckAfter * 1_000, settleMs: settle * 1_000 };

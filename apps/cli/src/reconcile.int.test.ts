@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPostgresBroker } from '@cads/messaging-postgres';
@@ -10,6 +10,7 @@ import { natsSkipReason, postgresSkipReason } from '@cads/testing';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { noDelays, sagaClient, seedOutcomes } from '../../../e2e/saga/saga-client.ts';
+import { formatLocalTime, lockDataDir, lockFileName } from './data-dir-lock.ts';
 import { type Finding, reconcile } from './reconcile.ts';
 import { runReconcile } from './reconcile-command.ts';
 import { readReconcileSnapshot } from './reconcile-snapshot.ts';
@@ -245,8 +246,28 @@ describe('cads reconcile on the embedded data (PGlite)', () => {
       await host.close();
     }
 
-    const report = await runInProcess(runReconcile, ['--settle', '0'], { CADS_DATA_DIR: dataDir });
-    expect(report.stderr).toBe('');
+    const reconcileData = () =>
+      runInProcess(runReconcile, ['--settle', '0'], { CADS_DATA_DIR: dataDir });
+    // A running `cads start` holds the directory's lock (here: this process).
+    const lock = await lockDataDir(dataDir);
+    try {
+      const refused = await reconcileData();
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain(
+        `cads reconcile: the data directory ${dataDir} is in use by process ${process.pid} (started `,
+      );
+    } finally {
+      await lock.release();
+    }
+    // One left by a process that is gone (above the largest pid Linux gives) is taken over.
+    const startedAt = new Date('2026-12-07T04:12:00Z');
+    const stalePath = join(dataDir, lockFileName);
+    await writeFile(stalePath, JSON.stringify({ pid: 4_194_305, startedAt }));
+    const report = await reconcileData();
+    expect(report.stderr).toBe(
+      `cads reconcile: took over the lock ${stalePath}: process 4194305 ` +
+        `(started ${formatLocalTime(startedAt)}) left it and is gone\n`,
+    );
     expect(report.stdout).toBe(
       'reconcile: 4 orders (1 completed, 3 cancelled, 0 in flight, 0 stuck): consistent, no findings.\n',
     );

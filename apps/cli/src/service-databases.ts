@@ -1,9 +1,9 @@
-import { readdirSync, readlinkSync, realpathSync } from 'node:fs';
-import { access } from 'node:fs/promises';
-import { join, resolve, sep } from 'node:path';
+import { resolve } from 'node:path';
 import type { Database } from '@cads/storage';
-import { openPglite } from '@cads/storage-pglite';
 import { openPostgresDatabase } from '@cads/storage-postgres';
+import type { LockOptions } from './data-dir-lock.ts';
+import { type EmbeddedData, openEmbeddedData } from './embedded-data.ts';
+import { OperatorError } from './operator-error.ts';
 import type { ServiceName } from './system.ts';
 
 /** Where the services' databases are, as the operator tools (`dlq`, `reconcile`) find them. */
@@ -85,11 +85,6 @@ export function resolveDatabaseLocation(
   return { location: { kind: 'embedded', dataDir: env.CADS_DATA_DIR || defaultDataDir } };
 }
 
-/** A failure the operator can act on: printed as its message alone, exit code 1. */
-export class OperatorError extends Error {
-  override readonly name = 'OperatorError';
-}
-
 /** The services' databases, opened lazily, each at most once. */
 export interface ServiceDatabases {
   /** The database of `service`; fails with an `OperatorError` saying why it cannot be opened. */
@@ -104,13 +99,17 @@ export interface ServiceDatabases {
  * is migrated or created, except that PGlite and the PostgreSQL adapter create the schema they
  * are pointed at when it is missing, which is why a missing schema is checked first.
  *
- * Embedded mode refuses a data directory another process has open (on Linux, where open files
- * are visible in /proc): PGlite has no lock of its own, and two instances on one directory
- * corrupt it.
+ * Embedded mode holds the data directory's lock from the first database opened until `close`,
+ * as `cads start` does (`openEmbeddedData`): a directory in use by another process is refused,
+ * as PGlite has no lock of its own and two instances on one directory corrupt it.
  */
-export function openServiceDatabases(location: DatabaseLocation, cwd: string): ServiceDatabases {
+export function openServiceDatabases(
+  location: DatabaseLocation,
+  cwd: string,
+  options: { readonly onStaleLock?: LockOptions['onStaleLock'] } = {},
+): ServiceDatabases {
   const opened = new Map<ServiceName, Promise<Database>>();
-  let pglite: Promise<Awaited<ReturnType<typeof openPglite>>> | undefined;
+  let embedded: Promise<EmbeddedData> | undefined;
   const dataDir = location.kind === 'embedded' ? resolve(cwd, location.dataDir) : '';
 
   const describe = (service: ServiceName) => {
@@ -146,8 +145,8 @@ export function openServiceDatabases(location: DatabaseLocation, cwd: string): S
   };
 
   const openEmbedded = async (service: ServiceName) => {
-    pglite ??= openDataDir(dataDir);
-    const host = await pglite;
+    embedded ??= openEmbeddedData(dataDir, { create: false, ...options });
+    const { host } = await embedded;
     const db = await host.database('public');
     const { rowCount } = await db.query(
       'select 1 from information_schema.schemata where schema_name = $1',
@@ -182,9 +181,9 @@ export function openServiceDatabases(location: DatabaseLocation, cwd: string): S
       for (const result of results) {
         if (result.status === 'fulfilled') await result.value.close();
       }
-      if (pglite) {
-        const host = await pglite.catch(() => undefined);
-        await host?.close();
+      if (embedded) {
+        const data = await embedded.catch(() => undefined);
+        await data?.close();
       }
     },
   };
@@ -198,57 +197,6 @@ export function clusterDatabaseUrl(
   const url = new URL(location.postgresUrl);
   url.pathname = `/${location.prefix}_${service}`;
   return url.toString();
-}
-
-async function openDataDir(dataDir: string) {
-  try {
-    await access(join(dataDir, 'PG_VERSION'));
-  } catch {
-    throw new OperatorError(
-      `no embedded data in ${dataDir} (\`cads start\` creates it); give --data, or --postgres-url/--prefix for a cluster`,
-    );
-  }
-  const users = processesUsing(dataDir);
-  if (users.length > 0) {
-    throw new OperatorError(
-      `the embedded data in ${dataDir} is open in process ${users.join(', ')} (\`npm start\`?). ` +
-        'PGlite is single-process: a second process on the same directory would corrupt it. ' +
-        'Stop that process first, or run the system in cluster mode (`npm run start:cluster`) ' +
-        'to inspect it while it runs.',
-    );
-  }
-  return openPglite({ dataDir });
-}
-
-/**
- * Other processes holding a file under `dir` open, from /proc (Linux). Elsewhere, or for
- * processes of other users, nothing is found: the check is a safeguard, not a lock. Synchronous
- * on purpose: a busy machine has tens of thousands of descriptors, and one awaited call each
- * takes seconds where plain system calls take milliseconds.
- */
-export function processesUsing(dir: string): number[] {
-  // /proc shows real paths: a data directory reached through a symbolic link must match too.
-  const root = realpathSync(resolve(dir)) + sep;
-  const list = (path: string) => {
-    try {
-      return readdirSync(path);
-    } catch {
-      return [];
-    }
-  };
-  const target = (path: string) => {
-    try {
-      return readlinkSync(path);
-    } catch {
-      return '';
-    }
-  };
-  return list('/proc')
-    .filter((name) => /^\d+$/.test(name) && Number(name) !== process.pid)
-    .filter((pid) =>
-      list(`/proc/${pid}/fd`).some((fd) => target(`/proc/${pid}/fd/${fd}`).startsWith(root)),
-    )
-    .map(Number);
 }
 
 function redact(url: string): string {
