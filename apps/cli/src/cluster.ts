@@ -3,7 +3,9 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { startBalancer } from './balancer.ts';
+import { OperatorError } from './operator-error.ts';
 import { portOffsets, serviceNames, type ServiceName } from './system.ts';
 
 export interface ClusterOptions {
@@ -248,4 +250,72 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
       }
     },
   };
+}
+
+/** What `untilClusterReady` probes: the entry point and every process (a `RunningCluster`). */
+export interface ReadinessView {
+  readonly urls: { readonly bff: string };
+  processes(): readonly ClusterProcess[];
+}
+
+export interface ReadyOptions {
+  /** How long to wait at most. Default 300 000: a first start compiles a dozen processes at once. */
+  readonly timeoutMs?: number;
+  /** Between two rounds of probes. Default 500. */
+  readonly intervalMs?: number;
+}
+
+/**
+ * Waits until the cluster can take orders: every process and the entry point answer `GET
+ * /ready` with 200 (each process's own checks: its database, its broker, what it calls).
+ * Past `timeoutMs`, fails with an `OperatorError` naming every process not ready yet, and how
+ * often each was restarted. The cluster is left running either way.
+ */
+export async function untilClusterReady(
+  cluster: ReadinessView,
+  options: ReadyOptions = {},
+): Promise<void> {
+  const timeoutMs = options.timeoutMs ?? 300_000;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const waiting = await notReady(cluster);
+    if (waiting.length === 0) return;
+    if (Date.now() >= deadline) {
+      throw new OperatorError(
+        `the cluster is not ready after ${timeoutMs / 1_000} s: ` +
+          `${waiting.join(', ')} not answering GET /ready with 200. ` +
+          'Their log above says why; PostgreSQL and NATS must be up.',
+      );
+    }
+    await sleep(options.intervalMs ?? 500);
+  }
+}
+
+/** The processes (and the entry point) that do not answer `/ready` with 200, for messages. */
+async function notReady(cluster: ReadinessView): Promise<string[]> {
+  const probes = [
+    ...cluster.processes().map((member) => ({
+      name:
+        `${member.service}#${member.instance + 1}` +
+        (member.restarts > 0
+          ? ` (restarted ${member.restarts} time${member.restarts === 1 ? '' : 's'})`
+          : ''),
+      url: member.url,
+    })),
+    { name: `the entry point ${cluster.urls.bff}`, url: cluster.urls.bff },
+  ];
+  const answers = await Promise.all(
+    probes.map(async ({ name, url }) => ((await answersReady(url)) ? undefined : name)),
+  );
+  return answers.filter((name) => name !== undefined);
+}
+
+async function answersReady(url: string): Promise<boolean> {
+  try {
+    const response = await fetch(`${url}/ready`, { signal: AbortSignal.timeout(2_000) });
+    await response.body?.cancel();
+    return response.status === 200;
+  } catch {
+    return false;
+  }
 }

@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { buildApiDocuments, writeApiDocuments } from './api-docs.ts';
-import { startCluster } from './cluster.ts';
+import { startCluster, untilClusterReady } from './cluster.ts';
 import { processIo } from './command-io.ts';
 import { runService } from './distributed.ts';
 import { runDlq } from './dlq.ts';
@@ -192,6 +192,13 @@ async function main(argv: string[]): Promise<number> {
       logger,
       databasePrefix: process.env.CADS_DATABASE_PREFIX,
     });
+    logger.info('waiting for every process to be ready');
+    try {
+      await untilClusterReady(cluster);
+    } catch (error) {
+      await cluster.stop();
+      throw error;
+    }
     const lines = cluster
       .processes()
       .map(({ service, instance, url }) => `  ${`${service}#${instance + 1}`.padEnd(16)} ${url}`);
