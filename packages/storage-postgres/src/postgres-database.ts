@@ -59,6 +59,10 @@ export async function openPostgresDatabase(options: PostgresDatabaseOptions): Pr
     query: (statement, values) => run(pool, statement, values),
     async transaction(work) {
       const client = await pool.connect();
+      // The pool hears only its idle clients: one checked out here whose connection drops
+      // between statements (a server crash or restart) would emit an unheard 'error' and crash
+      // the process. The next statement fails instead, and the client is destroyed on release.
+      client.on('error', ignoreDroppedConnection);
       let begun = false;
       try {
         const tx: Queryable = {
@@ -87,6 +91,8 @@ export async function openPostgresDatabase(options: PostgresDatabaseOptions): Pr
           (rollbackError: unknown) => client.release(rollbackError as Error),
         );
         throw error;
+      } finally {
+        client.removeListener('error', ignoreDroppedConnection);
       }
     },
     async listen(channel, onNotify) {
@@ -104,6 +110,8 @@ export async function openPostgresDatabase(options: PostgresDatabaseOptions): Pr
     },
   };
 }
+
+function ignoreDroppedConnection(): void {}
 
 /**
  * `create schema if not exists` is not atomic: two pools opening the same new schema at once
