@@ -141,6 +141,8 @@ export interface Work {
   readonly storedId?: string;
   /** When an outage first held this delivery up, in this process (`Date.now()`). */
   outageSince?: number;
+  /** When it was received or last kept alive (`Date.now()`). */
+  leasedAt?: number;
 }
 
 type Item =
@@ -211,8 +213,18 @@ export function createConsumer(options: ConsumerOptions): Consumer {
   /** Deliveries received and not settled yet: kept alive until they are. */
   const held = new Set<Work>();
   const take = (work: Work) => {
+    work.leasedAt = Date.now();
     held.add(work);
     lanes.push(work);
+  };
+  /** A third of a lease after its last renewal, a held delivery is kept alive again. */
+  const keepAlive = () => {
+    const due = Date.now() - leaseMs / 3;
+    for (const work of held) {
+      if ((work.leasedAt ?? 0) > due) continue;
+      work.leasedAt = Date.now();
+      void work.delivery.working();
+    }
   };
   const outbox = options.outbox ?? tableOutbox(options.relay);
   const validators = new Map<string, Validator>(
@@ -516,6 +528,8 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     maxBatchSize: options.batchSize ?? 16,
     run: (batch, done) =>
       runBatch(batch, done).catch((error: unknown) => {
+        // Not kept alive any more: the broker hands them out again once their leases lapse.
+        for (const work of batch) held.delete(work);
         log.error(
           { consumer: name, err: error },
           'unexpected consumer failure; deliveries will be redelivered',
@@ -527,7 +541,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
   let stopRedrive: (() => Promise<void>) | undefined;
   let pruneTimer: NodeJS.Timeout | undefined;
   let pokeRedrive: () => void = () => undefined;
-  let keepAlive: NodeJS.Timeout | undefined;
+  let keepAliveTimer: NodeJS.Timeout | undefined;
 
   return {
     name,
@@ -555,10 +569,8 @@ export function createConsumer(options: ConsumerOptions): Consumer {
         },
         (delivery) => take({ delivery }),
       );
-      keepAlive = setInterval(() => {
-        for (const work of held) void work.delivery.working();
-      }, leaseMs / 3);
-      keepAlive.unref();
+      keepAliveTimer = setInterval(keepAlive, leaseMs / 6);
+      keepAliveTimer.unref();
       const retentionMs = options.inboxRetentionMs ?? 7 * 24 * 3_600_000;
       pruneTimer = setInterval(() => {
         pruneInbox(db, retentionMs).catch((error: unknown) =>
@@ -584,7 +596,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       ]);
       clearTimeout(timer);
       // Whatever is still held lapses now, and goes to another member (or the next start).
-      clearInterval(keepAlive);
+      clearInterval(keepAliveTimer);
       held.clear();
       if (!drained)
         log.warn(
