@@ -179,6 +179,31 @@ describe('lockDataDir', () => {
     }
   });
 
+  it('does not count a process reading the lock files (another one trying for the lock)', async () => {
+    const dataDir = await newDir();
+    const lockFile = join(dataDir, lockFileName);
+    await writeFile(lockFile, lockText({ pid: await deadPid() }));
+    const reader = spawn(process.execPath, [
+      '-e',
+      `require('node:fs').openSync(${JSON.stringify(lockFile)}); setInterval(() => {}, 1000);`,
+    ]);
+    try {
+      await waitFor(
+        'the lock file to be open',
+        () => processesUsing(dataDir).includes(reader.pid!),
+        {
+          timeoutMs: 10_000,
+          intervalMs: 20,
+        },
+      );
+      await (await lockDataDir(dataDir)).release();
+    } finally {
+      const exited = new Promise((resolve) => reader.once('exit', resolve));
+      reader.kill();
+      await exited;
+    }
+  });
+
   it(
     'lets exactly one of several processes racing for a free directory have it',
     { timeout: 120_000 },

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import { link, readFile, rm, unlink, writeFile } from 'node:fs/promises';
-import { join, resolve, sep } from 'node:path';
+import { basename, join, resolve, sep } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { OperatorError } from './operator-error.ts';
 
@@ -100,7 +100,8 @@ export async function lockDataDir(
     released = true;
     await removeIfContains(path, mine);
   };
-  const users = processesUsing(dataDir);
+  // Not the lock's own files: another process trying for the lock reads them a moment.
+  const users = processesUsing(dataDir, (path) => basename(path).startsWith(lockFileName));
   if (users.length > 0) {
     await release();
     throw new OperatorError(
@@ -265,12 +266,16 @@ export function formatLocalTime(at: Date): string {
 }
 
 /**
- * Other processes holding a file under `dir` open, from /proc (Linux). Elsewhere, or for
- * processes of other users, nothing is found: the check is a safeguard, not a lock. Synchronous
- * on purpose: a busy machine has tens of thousands of descriptors, and one awaited call each
- * takes seconds where plain system calls take milliseconds.
+ * Other processes holding a file under `dir` open (other than those `ignored`), from /proc
+ * (Linux). Elsewhere, or for processes of other users, nothing is found: the check is a
+ * safeguard, not a lock. Synchronous on purpose: a busy machine has tens of thousands of
+ * descriptors, and one awaited call each takes seconds where plain system calls take
+ * milliseconds.
  */
-export function processesUsing(dir: string): number[] {
+export function processesUsing(
+  dir: string,
+  ignored: (path: string) => boolean = () => false,
+): number[] {
   // /proc shows real paths: a data directory reached through a symbolic link must match too.
   const root = realpathSync(resolve(dir)) + sep;
   const list = (path: string) => {
@@ -290,7 +295,10 @@ export function processesUsing(dir: string): number[] {
   return list('/proc')
     .filter((name) => /^\d+$/.test(name) && Number(name) !== process.pid)
     .filter((pid) =>
-      list(`/proc/${pid}/fd`).some((fd) => target(`/proc/${pid}/fd/${fd}`).startsWith(root)),
+      list(`/proc/${pid}/fd`).some((fd) => {
+        const path = target(`/proc/${pid}/fd/${fd}`);
+        return path.startsWith(root) && !ignored(path);
+      }),
     )
     .map(Number);
 }
