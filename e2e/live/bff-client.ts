@@ -1,5 +1,7 @@
 import type { LiveMessage, Session } from '@cads/bff/contracts';
 import type { OrderView, TimelineEntry } from '@cads/order/contracts';
+import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
 import { WebSocket } from 'ws';
 
 /**
@@ -58,7 +60,47 @@ export async function bffBrowser(bffUrl: string) {
     ws(orderId: string) {
       return openWs(`${bffUrl.replace(/^http/, 'ws')}/api/orders/${orderId}/ws`, cookie);
     },
+    /**
+     * Asks for the order's WebSocket and drops the TCP connection `afterMs` later (0: at once),
+     * as a closing tab does: reset (`'reset'`) or a plain close (`'close'`). Resolves once the
+     * connection is closed.
+     */
+    dropWs(orderId: string, afterMs: number, how: 'reset' | 'close') {
+      return dropWebSocketUpgrade(bffUrl, `/api/orders/${orderId}/ws`, cookie, afterMs, how);
+    },
   };
+}
+
+function dropWebSocketUpgrade(
+  bffUrl: string,
+  path: string,
+  cookie: string,
+  afterMs: number,
+  how: 'reset' | 'close',
+): Promise<void> {
+  const { hostname, port } = new URL(bffUrl);
+  return new Promise<void>((resolve) => {
+    const socket = connect(Number(port), hostname, () => {
+      socket.write(
+        [
+          `GET ${path} HTTP/1.1`,
+          `Host: ${hostname}:${port}`,
+          'Connection: Upgrade',
+          'Upgrade: websocket',
+          'Sec-WebSocket-Version: 13',
+          `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`,
+          `Cookie: ${cookie}`,
+          '',
+          '',
+        ].join('\r\n'),
+      );
+      const drop = () => (how === 'reset' ? socket.resetAndDestroy() : socket.destroy());
+      if (afterMs === 0) drop();
+      else setTimeout(drop, afterMs);
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => resolve());
+  });
 }
 
 export interface LiveReader {

@@ -315,6 +315,23 @@ describe(`the BFF (${preferred.name})`, { timeout: 90_000 }, () => {
     expect(await notificationsOf(browser)).toEqual([]);
   });
 
+  it('a WebSocket dropped at any moment of its opening leaves no presence behind', async () => {
+    const browser = await bffBrowser(sut.system.urls.bff);
+    const orderId = await browser.placeOrder(seedOrder);
+    // Dropped 0–9 ms after asking: while the upgrade is routed, while the state is read, after.
+    for (let attempt = 0; attempt < 200; attempt++) {
+      await browser.dropWs(orderId, attempt % 10, attempt % 2 === 0 ? 'reset' : 'close');
+    }
+    await waitFor('every socket closed and no presence left', async () => {
+      if (sut.system.services.bff.app.websocketServer.clients.size > 0) return false;
+      const { rows } = await sut.system.databases.bff.query(
+        'select 1 from bff_presence where user_id = $1',
+        [browser.session.userId],
+      );
+      return rows.length === 0;
+    });
+  });
+
   it('dead-letters an invalid final event and keeps notifying others', async () => {
     const orderId = randomUUID();
     await sut.system.broker.publish([
