@@ -5,10 +5,11 @@ import { createMessage } from '@cads/messaging';
 import { waitFor } from '@cads/messaging/testing';
 import { createService, type Service } from '@cads/service';
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { noDelays, sagaClient, seedOrder, seedOutcomes } from '../saga/saga-client.ts';
 import { sessionSecret, type SystemUnderTest, systemVariants } from '../saga/system-harness.ts';
 import { bffBrowser, eventsSeen, types } from './bff-client.ts';
+import { gatedOrderService, placedOrderView } from './gated-order-service.ts';
 
 const variants = await systemVariants();
 // The distributed variant when its servers run (faster to start), else the embedded one.
@@ -330,6 +331,78 @@ describe(`the BFF (${preferred.name})`, { timeout: 90_000 }, () => {
       );
       return rows.length === 0;
     });
+  });
+
+  it('a final event that reached a connection still waiting for its state, which then closed, is notified', async () => {
+    // The offline decision waits until the user has left: no member of the group `bff` runs
+    // meanwhile (the second instance's stays stopped, as after the two-instance test).
+    const decisions = sut.system.services.bff.consumer!;
+    await decisions.stop();
+    await second.consumer?.stop();
+    const browser = await bffBrowser(sut.system.urls.bff);
+    const { userId } = browser.session;
+    const orderId = randomUUID();
+    // A third instance whose order reads wait: its connection stays between registering for
+    // live events and sending the state while the final event arrives and the user leaves.
+    const orders = await gatedOrderService(placedOrderView(orderId, userId));
+    const gated = bffService({
+      orderUrl: orders.url,
+      notificationsUrl: sut.system.urls.notifications,
+      sessionSecret,
+    });
+    const { consumer: _decidedElsewhere, ...liveOnly } = gated.definition;
+    const instance = await createService(liveOnly, {
+      db: sut.system.databases.bff,
+      broker: sut.system.broker,
+      logger: pino({ level: 'silent' }),
+    });
+    await instance.start();
+    try {
+      const onGated = await bffBrowser(await instance.app.listen({ host: '127.0.0.1', port: 0 }));
+      onGated.cookie = browser.cookie;
+      const published = vi.spyOn(gated.hub, 'publish');
+      const socket = await onGated.ws(orderId);
+      await waitFor('the connection registered, its state being read', () => orders.waiting > 0);
+      expect(gated.hub.size).toBe(1);
+      await sut.system.broker.publish([
+        createMessage({
+          type: 'restaurant_cancelled',
+          source: '/cads/restaurant',
+          subject: orderId,
+          data: { orderId, userId, restaurantCancellationReason: 'restaurant busy', status: 4 },
+        }),
+      ]);
+      await waitFor('the final event on the instance holding the connection', () =>
+        published.mock.calls.some(([order]) => order === orderId),
+      );
+      socket.close();
+      await socket.closed;
+      orders.answer();
+      await waitFor('the user to be offline', async () => {
+        const { rows } = await sut.system.databases.bff.query(
+          'select 1 from bff_presence where user_id = $1',
+          [userId],
+        );
+        return rows.length === 0;
+      });
+      expect(types(socket.messages)).toEqual([]);
+    } finally {
+      await instance.stop();
+      await orders.close();
+      await decisions.start();
+    }
+    const decision = await waitFor('the decision', async () => {
+      const { rows } = await sut.system.databases.bff.query<{ notified: boolean }>(
+        'select notified from bff_final_events where order_id = $1',
+        [orderId],
+      );
+      return rows[0];
+    });
+    expect(decision.notified).toBe(true);
+    const notifications = await notificationsOf(browser);
+    expect(notifications.map(({ orderId: id, kind }) => [id, kind])).toEqual([
+      [orderId, 'restaurant_rejected'],
+    ]);
   });
 
   it('dead-letters an invalid final event and keeps notifying others', async () => {

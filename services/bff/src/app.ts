@@ -149,7 +149,7 @@ export function bffService(options: BffOptions): BffInstance {
     },
     async run({ broker, log }) {
       await presenceOf().start();
-      const subscription = await subscribeLive(broker, hub, sharedPresence, log);
+      const subscription = await subscribeLive(broker, hub, log);
       return async () => {
         await subscription.stop();
         hub.closeAll();
@@ -161,35 +161,23 @@ export function bffService(options: BffOptions): BffInstance {
   return { definition, hub, instanceId };
 }
 
-const finalTypes: ReadonlySet<string> = new Set(finalEventTypes);
-
 /**
- * Every instance gets every saga event and pushes it to its connections of that order. A final
- * event that reached a connection is recorded as seen, so its user is not notified of it.
+ * Every instance gets every saga event and pushes it to its connections of that order. The
+ * connections record the final events they showed as seen (`registerLiveRoutes`).
  */
-async function subscribeLive(
-  broker: Broker,
-  hub: LiveHub,
-  presence: PresenceRegistry,
-  log: Logger,
-) {
+async function subscribeLive(broker: Broker, hub: LiveHub, log: Logger) {
   return broker.subscribe(
     { group: 'bff-live', types: liveEventTypes, mode: 'broadcast', maxInFlight: 256 },
     async (delivery) => {
       try {
         const message = parseMessage(delivery.body);
         if (message.subject !== undefined && typeof message.data === 'object' && message.data) {
-          const reached = hub.publish(message.subject, {
+          hub.publish(message.subject, {
             id: message.id,
             type: message.type,
             time: message.time,
             data: message.data,
           });
-          if (reached > 0 && finalTypes.has(message.type)) {
-            presence.sawLive(message.id).catch((error: unknown) => {
-              log.warn({ err: error }, 'could not record a final event as seen');
-            });
-          }
         }
       } catch (error) {
         // Not ours to dead-letter: the services that consume it do. Nothing to show either.

@@ -63,18 +63,16 @@ export class LiveHub {
   }
 
   /**
-   * Hands `event` to every watch of `orderId`; returns how many. The event is serialised once
-   * per transport for all of them, and written to each connection in this call (no queue).
+   * Hands `event` to every watch of `orderId`. The event is serialised once per transport for
+   * all of them, and written in this call (no queue) to each connection whose state was sent;
+   * the others hold it until then. Each watch reports what it actually wrote (`OnSent`).
    */
-  publish(orderId: string, event: TimelineEntry): number {
+  publish(orderId: string, event: TimelineEntry): void {
     const saga = sagaMessage(event);
     const recent = this.#recent.get(orderId);
     if (recent) recent.push(saga);
     else this.#recent.set(orderId, [saga]);
-    const watches = this.#byOrder.get(orderId);
-    if (!watches) return 0;
-    for (const watch of watches) watch.deliver(saga);
-    return watches.size;
+    for (const watch of this.#byOrder.get(orderId) ?? []) watch.deliver(saga);
   }
 
   /** Stops remembering (on shutdown). */

@@ -6,9 +6,9 @@ import {
   ProblemDetailsSchema,
 } from '@cads/http';
 import type { Logger } from '@cads/messaging';
-import { OrderParams, type OrderView } from '@cads/order/contracts';
+import { OrderParams, type OrderView, type TimelineEntry } from '@cads/order/contracts';
 import type { WebSocket } from '@fastify/websocket';
-import { wsNotFoundCloseCode } from '../contracts/live.ts';
+import { finalEventTypes, wsNotFoundCloseCode } from '../contracts/live.ts';
 import type { Upstream } from '../http/upstream.ts';
 import type { PresenceRegistry } from '../presence/presence-registry.ts';
 import type { Sessions } from '../session/sessions.ts';
@@ -28,13 +28,18 @@ export interface LiveRouteOptions {
 /** A WebSocket that has not drained this much is too slow to keep up: it is dropped. */
 const maxBufferedBytes = 1 << 20;
 
+const finalTypes: ReadonlySet<string> = new Set(finalEventTypes);
+
 /**
  * `GET /api/orders/:id/events` (SSE) and `GET /api/orders/:id/ws` (WebSocket): the order's
  * state, then its saga events as they happen (protocol in `contracts/live.ts`).
  *
- * Guarantees: the user's presence is stored and the connection registered for live events
- * *before* the state is read, so an event is either in the state or sent after it (never
- * lost), and is sent at most once per connection. Only the session's user's orders stream.
+ * Guarantees: the user's presence on the order is stored and the connection registered for
+ * live events *before* the state is read, so an event is either in the state or sent after it
+ * (never lost), and is sent at most once per connection. A final event is recorded as seen
+ * live (`sawLive`: its user is not notified) once it was written to an open connection, in the
+ * state or live; one that reached a connection which closed before its state was sent is not.
+ * Only the session's user's orders stream.
  */
 export function registerLiveRoutes(app: HttpApp, options: LiveRouteOptions): () => void {
   const { hub, presence, upstream, sessions, heartbeatMs, log } = options;
@@ -44,7 +49,7 @@ export function registerLiveRoutes(app: HttpApp, options: LiveRouteOptions): () 
     userId: string,
     orderId: string,
   ): Promise<{ watch: OrderWatch; order: OrderView } | undefined> {
-    const watch = new OrderWatch(orderId, userId);
+    const watch = new OrderWatch(orderId, userId, recordSeen);
     await presence.enter(userId, orderId);
     hub.add(watch);
     try {
@@ -56,6 +61,15 @@ export function registerLiveRoutes(app: HttpApp, options: LiveRouteOptions): () 
     }
     endWatch(watch);
     return undefined;
+  }
+
+  function recordSeen(events: readonly TimelineEntry[]): void {
+    for (const event of events) {
+      if (!finalTypes.has(event.type)) continue;
+      presence.sawLive(event.id).catch((error: unknown) => {
+        log.warn({ err: error }, 'could not record a final event as seen');
+      });
+    }
   }
 
   function endWatch(watch: OrderWatch): void {
@@ -128,13 +142,14 @@ export function registerLiveRoutes(app: HttpApp, options: LiveRouteOptions): () 
       // close) whole and synchronously, and this server sends no fragmented or compressed
       // message: a frame written here never lands inside one of ws's.
       const connection = request.raw.socket;
-      const send = (message: EncodedLiveMessage): void => {
-        if (socket.readyState !== socket.OPEN) return;
+      const send = (message: EncodedLiveMessage): boolean => {
+        if (socket.readyState !== socket.OPEN) return false;
         if (socket.bufferedAmount > maxBufferedBytes) {
           socket.terminate();
-          return;
+          return false;
         }
         connection.write(message.wsFrame);
+        return true;
       };
       heartbeat.add(socket);
       socket.on('pong', () => unanswered.delete(socket));

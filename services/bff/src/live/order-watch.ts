@@ -3,20 +3,31 @@ import { EncodedLiveMessage, sagaMessage, type SagaMessage } from './encoded-mes
 
 /** Where a watch writes: one SSE stream or one WebSocket. */
 export interface LiveSink {
-  /** Sends one message (its `id` is the event id an SSE client resumes from). */
-  send(message: EncodedLiveMessage): void;
+  /**
+   * Sends one message (its `id` is the event id an SSE client resumes from); false when nothing
+   * was written because the connection is closing, closed or too slow.
+   */
+  send(message: EncodedLiveMessage): boolean;
   /** Closes the connection (the peer may reconnect). */
   close(): void;
 }
+
+/** The events one message written to a connection carried (a snapshot's timeline, or one). */
+export type OnSent = (events: readonly TimelineEntry[]) => void;
 
 /**
  * One open live connection to one order. Events published while its snapshot is being read are
  * held and sent after it, minus those the snapshot already holds, so a connection never misses
  * an event and never gets one twice.
+ *
+ * `onSent` hears of an event only once a message carrying it was written to an open
+ * connection: not when it is handed to the watch (a held event of a connection that closes
+ * before its snapshot was never shown), nor when the connection refused the write.
  */
 export class OrderWatch {
   readonly orderId: string;
   readonly userId: string;
+  readonly #onSent: OnSent;
   #sink: LiveSink | undefined;
   /** Events published before the snapshot was sent. */
   #held: SagaMessage[] | undefined = [];
@@ -24,9 +35,10 @@ export class OrderWatch {
   #sent: string[] = [];
   #closed = false;
 
-  constructor(orderId: string, userId: string) {
+  constructor(orderId: string, userId: string, onSent: OnSent = () => undefined) {
     this.orderId = orderId;
     this.userId = userId;
+    this.#onSent = onSent;
   }
 
   get closed(): boolean {
@@ -58,12 +70,11 @@ export class OrderWatch {
     const resumeIndex =
       resumeAfter === undefined ? -1 : timeline.findIndex((event) => event.id === resumeAfter);
     if (resumeIndex === -1) {
-      sink.send(
-        new EncodedLiveMessage(
-          { type: 'snapshot', order: { ...order, timeline } },
-          timeline.at(-1)?.id,
-        ),
+      const snapshot = new EncodedLiveMessage(
+        { type: 'snapshot', order: { ...order, timeline } },
+        timeline.at(-1)?.id,
       );
+      if (sink.send(snapshot)) this.#onSent(timeline);
       for (const event of timeline) this.#sent.push(event.id);
     } else {
       for (const event of timeline.slice(0, resumeIndex + 1)) this.#sent.push(event.id);
@@ -81,10 +92,10 @@ export class OrderWatch {
   }
 
   #send(saga: SagaMessage): void {
-    const { id } = saga.message.event;
-    if (this.#sent.includes(id)) return;
-    this.#sent.push(id);
-    this.#sink?.send(saga);
+    const { event } = saga.message;
+    if (this.#sent.includes(event.id)) return;
+    this.#sent.push(event.id);
+    if (this.#sink?.send(saga)) this.#onSent([event]);
   }
 }
 

@@ -39,13 +39,13 @@ export interface PresenceRegistry {
   leave(userId: string, orderId: string): void;
   /**
    * Whether the user should count as present for `eventId` of `orderId`: a live connection of
-   * theirs to that order now, or the event was pushed to one of their connections (`sawLive`).
+   * theirs to that order now, or the event was shown on one of their connections (`sawLive`).
    * Connections to other orders do not count, nor another user's connection to this order.
    */
   isOnline(userId: string, orderId: string, eventId?: string): Promise<boolean>;
   /**
-   * Records that a final event reached a live connection of its user (fire and forget; writes
-   * are coalesced). Resolves once stored.
+   * Records that a final event was written to an open connection of its user, live or in an
+   * order's state (writes are coalesced; kept a day). Resolves once stored.
    */
   sawLive(eventId: string): Promise<void>;
   /** Connections entered on this instance and not left yet. */
