@@ -32,7 +32,11 @@ describe.skipIf(skip !== undefined)(
     let client: ReturnType<typeof sagaClient>;
     let where: string[];
     beforeAll(async () => {
-      sut = await startPrefixedSystem();
+      // A short outage budget: a compensation whose system keeps failing is dead-lettered in
+      // seconds, not after the default hour.
+      sut = await startPrefixedSystem({
+        outage: { budgetMs: 3_000, openMs: 200, maxOpenMs: 1_000 },
+      });
       client = sagaClient(sut.system);
       await client.configure(noDelays);
       where = ['--postgres-url', sut.postgresUrl, '--prefix', sut.prefix];
@@ -97,7 +101,8 @@ describe.skipIf(skip !== undefined)(
 
     it('redrives a compensation that failed until the restaurant system answered again', async () => {
       const userId = `u-${randomUUID().slice(0, 8)}`;
-      // The rider rejects, and releasing the restaurant's reservation fails until reconfigured.
+      // The rider rejects, and releasing the restaurant's reservation fails (an outage of the
+      // restaurant system) for longer than the outage budget, until reconfigured.
       await client.configure(
         { rider: { post: { response: 404 } }, restaurant: { delete: { response: 503 } } },
         `user:${userId}`,
@@ -111,7 +116,7 @@ describe.skipIf(skip !== undefined)(
           ),
         { timeoutMs: 90_000, intervalMs: 200 },
       );
-      expect(letter).toMatchObject({ type: 'rider_cancelled', reason: 'attempts_exhausted' });
+      expect(letter).toMatchObject({ type: 'rider_cancelled', reason: 'outage_budget_exhausted' });
       expect(await client.states(orderId)).toEqual([0, 4, -1, 5]);
 
       const list = await dlq(['list', 'restaurant', '--json', ...where]);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createPostgresBroker, type PostgresBroker } from '@cads/messaging-postgres';
 import type { Logger } from 'pino';
 import { type EmbeddedData, openEmbeddedData } from './embedded-data.ts';
-import { type RunningSystem, startSystem } from './system.ts';
+import { type RunningSystem, type ServiceSettings, startSystem } from './system.ts';
 
 export interface EmbeddedOptions {
   /** Where PGlite keeps its data; created if missing (owner-only). */
@@ -14,6 +14,9 @@ export interface EmbeddedOptions {
   readonly adminToken: string;
   /** Signs the BFF's sessions. Default: a secret kept in `dataDir`, so sessions survive restarts. */
   readonly sessionSecret?: string;
+  /** How the consumers wait out outages, and the steps' deadline for an unreachable system. */
+  readonly outage?: ServiceSettings['outage'];
+  readonly unreachableTimeoutMs?: number;
   readonly transport?: LiveTransport;
   readonly host: string;
   readonly basePort: number;
@@ -81,6 +84,10 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<RunningSy
       logger: options.logger,
       adminToken: options.adminToken,
       sessionSecret: options.sessionSecret ?? (await storedSecret(options.dataDir)),
+      ...(options.outage ? { outage: options.outage } : {}),
+      ...(options.unreachableTimeoutMs === undefined
+        ? {}
+        : { unreachableTimeoutMs: options.unreachableTimeoutMs }),
       ...(options.transport ? { transport: options.transport } : {}),
       host: options.host,
       basePort: options.basePort,

@@ -12,7 +12,7 @@ import { runDlq } from './dlq.ts';
 import { startEmbedded } from './embedded.ts';
 import { OperatorError } from './operator-error.ts';
 import { runReconcile } from './reconcile-command.ts';
-import { isServiceName, serviceNames } from './system.ts';
+import { isServiceName, serviceNames, type ServiceSettings } from './system.ts';
 
 const usage = `Usage: cads <command> [options]
 
@@ -28,6 +28,12 @@ Commands:
                                           every bff instance of a deployment shares it)
                        CADS_WEB_ROOT      the built web app the bff serves (default apps/web/dist)
                        CADS_DATABASE_POOL connections to its database at most (default 10)
+                       CADS_OUTAGE_BUDGET_MS  how long a message is kept while a dependency
+                                          is down before it is dead-lettered (default 3600000;
+                                          also read by start and cluster)
+                       CADS_UNREACHABLE_TIMEOUT_MS  when a step rejects an order whose external
+                                          system stays unreachable (default 300000; also read
+                                          by start and cluster)
   docs               write docs/asyncapi.json and docs/openapi/<service>.json from the code
   cluster            every service as its own processes on PostgreSQL (a database per
                      service) and NATS JetStream, restarted when they die: two instances of
@@ -66,6 +72,28 @@ Options:
 The admin credential of the externals' config is $CADS_ADMIN_TOKEN (a random one is made and
 printed when it is not set).
 `;
+
+/** The outage settings of every service, from the environment; a usage problem as a string. */
+function outageSettings(
+  env: NodeJS.ProcessEnv,
+): Pick<ServiceSettings, 'outage' | 'unreachableTimeoutMs'> | string {
+  const read = (name: string): number | string | undefined => {
+    const text = env[name];
+    if (text === undefined || text === '') return undefined;
+    const value = Number(text);
+    return Number.isInteger(value) && value > 0
+      ? value
+      : `${name} must be a positive number of milliseconds, got ${JSON.stringify(text)}`;
+  };
+  const budgetMs = read('CADS_OUTAGE_BUDGET_MS');
+  const unreachableTimeoutMs = read('CADS_UNREACHABLE_TIMEOUT_MS');
+  if (typeof budgetMs === 'string') return budgetMs;
+  if (typeof unreachableTimeoutMs === 'string') return unreachableTimeoutMs;
+  return {
+    ...(budgetMs === undefined ? {} : { outage: { budgetMs } }),
+    ...(unreachableTimeoutMs === undefined ? {} : { unreachableTimeoutMs }),
+  };
+}
 
 function fail(message: string): number {
   process.stderr.write(`cads: ${message}\n\n${usage}`);
@@ -106,6 +134,8 @@ async function main(argv: string[]): Promise<number> {
   const transport = process.env.CADS_FRONT_CONNECTION_TYPE ?? process.env.FRONT_CONNECTION_TYPE;
   if (transport !== undefined && transport !== 'sse' && transport !== 'ws')
     return fail(`FRONT_CONNECTION_TYPE must be sse or ws, got ${JSON.stringify(transport)}`);
+  const outage = outageSettings(process.env);
+  if (typeof outage === 'string') return fail(outage);
   const generatedToken = process.env.CADS_ADMIN_TOKEN ? undefined : randomBytes(16).toString('hex');
   const adminToken = process.env.CADS_ADMIN_TOKEN ?? generatedToken ?? '';
 
@@ -122,6 +152,7 @@ async function main(argv: string[]): Promise<number> {
       ...(process.env.CADS_SESSION_SECRET
         ? { sessionSecret: process.env.CADS_SESSION_SECRET }
         : {}),
+      ...outage,
     });
     const lines = serviceNames.map((name) => `  ${name.padEnd(14)} ${system.urls[name]}`);
     process.stdout.write(
@@ -161,6 +192,7 @@ async function main(argv: string[]): Promise<number> {
         sessionSecret,
         ...(transport ? { transport } : {}),
         ...(process.env.CADS_WEB_ROOT ? { webRoot: process.env.CADS_WEB_ROOT } : {}),
+        ...outage,
       },
       host,
       port,

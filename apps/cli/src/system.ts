@@ -8,7 +8,7 @@ import { orderService } from '@cads/order';
 import { paymentService } from '@cads/payment';
 import { restaurantService } from '@cads/restaurant';
 import { riderService } from '@cads/rider';
-import type { Outbox } from '@cads/consumer';
+import type { OutagePolicy, Outbox } from '@cads/consumer';
 import { createService, type Service, type ServiceDefinition } from '@cads/service';
 import type { Database } from '@cads/storage';
 import type { Logger } from 'pino';
@@ -60,6 +60,10 @@ export interface ServiceSettings {
   readonly transport?: LiveTransport;
   /** The built web app. Default `apps/web/dist`. */
   readonly webRoot?: string;
+  /** How every consumer waits out outages (`OutagePolicy`). Default: the runtime's. */
+  readonly outage?: Partial<OutagePolicy>;
+  /** The steps' deadline for an unreachable external system. Default: the runtime's (5 min). */
+  readonly unreachableTimeoutMs?: number;
 }
 
 /** Settings for building definitions only to read them (API documents): nothing is called. */
@@ -73,28 +77,38 @@ export const documentationSettings: ServiceSettings = {
 
 /** The definition of one service, configured. The single place that knows every service. */
 export function definitionOf(name: ServiceName, settings: ServiceSettings): ServiceDefinition {
-  switch (name) {
-    case 'externals':
-      return externalsService({ adminToken: settings.adminToken });
-    case 'notifications':
-      return notificationsService();
-    case 'order':
-      return orderService();
-    case 'restaurant':
-      return restaurantService({ externalsUrl: settings.externalsUrl });
-    case 'rider':
-      return riderService({ externalsUrl: settings.externalsUrl });
-    case 'payment':
-      return paymentService({ externalsUrl: settings.externalsUrl });
-    case 'bff':
-      return bffService({
-        orderUrl: settings.orderUrl,
-        notificationsUrl: settings.notificationsUrl,
-        sessionSecret: settings.sessionSecret,
-        transport: settings.transport ?? 'sse',
-        webRoot: settings.webRoot ?? defaultWebRoot,
-      }).definition;
-  }
+  const step = {
+    externalsUrl: settings.externalsUrl,
+    ...(settings.unreachableTimeoutMs === undefined
+      ? {}
+      : { unreachableTimeoutMs: settings.unreachableTimeoutMs }),
+  };
+  const definition = ((): ServiceDefinition => {
+    switch (name) {
+      case 'externals':
+        return externalsService({ adminToken: settings.adminToken });
+      case 'notifications':
+        return notificationsService();
+      case 'order':
+        return orderService();
+      case 'restaurant':
+        return restaurantService(step);
+      case 'rider':
+        return riderService(step);
+      case 'payment':
+        return paymentService(step);
+      case 'bff':
+        return bffService({
+          orderUrl: settings.orderUrl,
+          notificationsUrl: settings.notificationsUrl,
+          sessionSecret: settings.sessionSecret,
+          transport: settings.transport ?? 'sse',
+          webRoot: settings.webRoot ?? defaultWebRoot,
+        }).definition;
+    }
+  })();
+  if (!settings.outage || !definition.consumer) return definition;
+  return { ...definition, consumer: { ...definition.consumer, outage: settings.outage } };
 }
 
 export interface SystemOptions {
@@ -109,6 +123,9 @@ export interface SystemOptions {
   readonly sessionSecret: string;
   readonly transport?: LiveTransport;
   readonly webRoot?: string;
+  /** How the consumers wait out outages; default: the runtime's (see `ServiceSettings`). */
+  readonly outage?: Partial<OutagePolicy>;
+  readonly unreachableTimeoutMs?: number;
   /** Listen address. Default 127.0.0.1. */
   readonly host?: string;
   /** Ports: `basePort + portOffsets[name]`; 0 lets the system pick free ones. */
@@ -150,6 +167,10 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
         sessionSecret: options.sessionSecret,
         ...(options.transport ? { transport: options.transport } : {}),
         ...(options.webRoot ? { webRoot: options.webRoot } : {}),
+        ...(options.outage ? { outage: options.outage } : {}),
+        ...(options.unreachableTimeoutMs === undefined
+          ? {}
+          : { unreachableTimeoutMs: options.unreachableTimeoutMs }),
       });
       const service = await createService(definition, {
         db,

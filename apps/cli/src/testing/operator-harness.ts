@@ -9,7 +9,7 @@ import pg from 'pg';
 import pino from 'pino';
 import { ensureServiceDatabase } from '../cluster.ts';
 import type { CommandIo } from '../command-io.ts';
-import { type RunningSystem, serviceNames, startSystem } from '../system.ts';
+import { type RunningSystem, serviceNames, startSystem, type SystemOptions } from '../system.ts';
 
 export const adminToken = 'test-admin-token';
 const sessionSecret = 'test-session-secret-0123456789abcdef';
@@ -27,7 +27,9 @@ export interface PrefixedSystem {
  * `cads cluster` names them (`<prefix>_<service>`, a fresh prefix), so the operator commands
  * find them the way they would in a cluster.
  */
-export async function startPrefixedSystem(): Promise<PrefixedSystem> {
+export async function startPrefixedSystem(
+  settings: Pick<SystemOptions, 'outage'> = {},
+): Promise<PrefixedSystem> {
   const prefix = `op${randomUUID().replaceAll('-', '').slice(0, 10)}`;
   const broker = await createNatsBroker({
     servers: natsUrl,
@@ -62,6 +64,7 @@ export async function startPrefixedSystem(): Promise<PrefixedSystem> {
       logger: pino({ level: process.env.CADS_TEST_LOG_LEVEL ?? 'silent' }),
       adminToken,
       sessionSecret,
+      ...settings,
     });
     return { system, postgresUrl, prefix, dispose: () => dispose(system) };
   } catch (error) {
