@@ -28,6 +28,11 @@ export interface ClusterOptions {
   readonly sessionSecret?: string;
   /** Processes per service (at most 3). Default `defaultInstances`. */
   readonly instances?: Partial<Record<ServiceName, number>>;
+  /**
+   * Another server (an admin URL, like `postgresUrl`) for some services' databases, e.g. the
+   * externals mock's on a server a fault test does not crash, or one service's through a proxy.
+   */
+  readonly postgresUrls?: Partial<Record<ServiceName, string>>;
 }
 
 export interface ClusterProcess {
@@ -55,6 +60,14 @@ export interface RunningCluster {
   /** Sends `signal` to one instance's process (fault injection); it is restarted. */
   kill(service: ServiceName, instance: number, signal?: NodeJS.Signals): boolean;
   stop(): Promise<void>;
+}
+
+/** Fault injection beyond `kill`: keeping a service down. */
+export interface ClusterHolds {
+  /** `service`'s processes that die stay down until `release(service)`. */
+  hold(service: ServiceName): void;
+  /** Restarts `service`'s processes that died while held, and any that die later. */
+  release(service: ServiceName): void;
 }
 
 /** Default instances per service: the consumers and the BFF run twice. */
@@ -114,7 +127,9 @@ export async function ensureServiceDatabase(
  * service, shared by its instances) and NATS JetStream, restarts a process that dies, as a
  * supervisor would, and serves the BFF instances behind a round-robin entry point.
  */
-export async function startCluster(options: ClusterOptions): Promise<RunningCluster> {
+export async function startCluster(
+  options: ClusterOptions,
+): Promise<RunningCluster & ClusterHolds> {
   const instancesOf = (service: ServiceName) =>
     Math.min(3, Math.max(1, options.instances?.[service] ?? defaultInstances[service]));
   const urlOf = (service: ServiceName, instance = 0) =>
@@ -132,10 +147,13 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
     child: ChildProcess | undefined;
     startedAt: number | undefined;
     restarts: number;
+    env?: NodeJS.ProcessEnv;
   }> = [];
   let stopping = false;
+  const held = new Set<ServiceName>();
 
   const launch = (entry: (typeof supervised)[number], env: NodeJS.ProcessEnv) => {
+    entry.env = env;
     const child = spawn(process.execPath, ['--import', 'tsx', main, 'run', entry.service], {
       env,
       stdio: ['ignore', 'inherit', 'inherit'],
@@ -160,7 +178,7 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
       );
       setTimeout(
         () => {
-          if (!stopping) launch(entry, env);
+          if (!stopping && !held.has(entry.service) && !entry.child) launch(entry, env);
         },
         Math.min(5_000, 200 * entry.restarts),
       );
@@ -171,7 +189,7 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
     urls[service] = urlOf(service);
     restarts[service] = 0;
     const databaseUrl = await ensureServiceDatabase(
-      options.postgresUrl,
+      options.postgresUrls?.[service] ?? options.postgresUrl,
       service,
       options.databasePrefix,
     );
@@ -231,6 +249,17 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
     kill(service, instance, signal = 'SIGKILL') {
       const target = supervised.find((p) => p.service === service && p.instance === instance);
       return target?.child?.kill(signal) ?? false;
+    },
+    hold(service) {
+      held.add(service);
+    },
+    release(service) {
+      held.delete(service);
+      for (const entry of supervised) {
+        if (entry.service === service && !entry.child && entry.env && !stopping) {
+          launch(entry, entry.env);
+        }
+      }
     },
     async stop() {
       stopping = true;
