@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from '@cads/messaging/testing';
+import { freePortRange } from '../saga/free-ports.ts';
 
 /** The Debian package's server binary. */
 const natsServerPath = process.env.CADS_TEST_NATS_SERVER ?? '/usr/sbin/nats-server';
@@ -19,15 +20,6 @@ export interface OwnNatsServer {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === 'string') throw new Error('no TCP address');
-  return address.port;
-}
-
 async function accepting(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const probe = createServer();
@@ -37,7 +29,10 @@ async function accepting(port: number): Promise<boolean> {
 }
 
 export async function startOwnNatsServer(): Promise<OwnNatsServer> {
-  const port = await freePort();
+  // Below the ephemeral range: while the server is down, its clients keep reconnecting, and
+  // one of their outgoing connections could otherwise be given the port (even connect to
+  // itself through it), so the server could not listen there again.
+  const port = await freePortRange(1);
   const storeDir = await mkdtemp(join(tmpdir(), 'cads-nats-'));
   let child: ChildProcess | undefined;
   const start = async () => {
