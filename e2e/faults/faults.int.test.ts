@@ -58,7 +58,7 @@ describe.skipIf(skip !== undefined)(
 
     beforeAll(async () => {
       system = await startFaultCluster();
-    }, 300_000);
+    }, 420_000);
 
     afterAll(async () => {
       await system?.stop();
@@ -145,7 +145,12 @@ describe.skipIf(skip !== undefined)(
             lastFaultAt = Date.now();
             gapMs = killEveryMs * (0.5 + Math.random());
           };
-          while (placing || killCount() < minKills || crashPlan.length > 0) {
+          while (
+            placing ||
+            killCount() < minKills ||
+            crashPlan.length > 0 ||
+            firstRound.length > 0
+          ) {
             await sleep(200);
             if (Date.now() - lastFaultAt < gapMs) continue;
             if (placing && nextOrder < (faults + 1) * ordersPerFault) continue;
