@@ -15,7 +15,11 @@ export interface OutboxRelayOptions {
   readonly batchSize?: number;
   /** Polling fallback when nobody wakes the relay (another process committed). Default 250 ms. */
   readonly pollIntervalMs?: number;
-  /** How long a relay's lease lasts without renewal before another instance takes over. Default 10 s. */
+  /**
+   * How long a relay's lease lasts without renewal before another instance takes over: how long
+   * a database's events wait when the instance publishing them dies. Renewed every third of it
+   * while the relay runs. Default 2 s.
+   */
   readonly leaseMs?: number;
   readonly log?: Logger;
   readonly metrics?: ConsumerMetrics;
@@ -48,7 +52,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const holder = options.instanceId ?? randomUUID();
   const batchSize = options.batchSize ?? 256;
   const pollIntervalMs = options.pollIntervalMs ?? 250;
-  const leaseMs = options.leaseMs ?? 10_000;
+  const leaseMs = options.leaseMs ?? 2_000;
   const log = options.log ?? silentLogger;
   const metrics = options.metrics ?? noMetrics;
 
