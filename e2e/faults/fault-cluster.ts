@@ -58,16 +58,18 @@ export async function startFaultCluster(options: FaultClusterOptions = {}): Prom
     }
   };
   try {
-    const [postgres, outsideWorld, nats] = await Promise.all([
+    const servers = await Promise.allSettled([
       startOwnPostgresServer(),
       startOwnPostgresServer(),
       startOwnNatsServer(),
     ]);
-    cleanups.push(
-      () => postgres.stop(),
-      () => outsideWorld.stop(),
-      () => nats.stop(),
-    );
+    for (const server of servers) {
+      if (server.status === 'fulfilled') cleanups.push(() => server.value.stop());
+    }
+    const [postgres, outsideWorld, nats] = servers.map((server) => {
+      if (server.status === 'rejected') throw server.reason;
+      return server.value;
+    }) as [OwnPostgresServer, OwnPostgresServer, OwnNatsServer];
     const links: Partial<Record<ServiceName, TcpLink>> = {};
     const postgresUrls: Partial<Record<ServiceName, string>> = { externals: outsideWorld.url };
     for (const service of options.linked ?? []) {
@@ -93,7 +95,19 @@ export async function startFaultCluster(options: FaultClusterOptions = {}): Prom
       natsSubjectPrefix: tag,
       ...(options.instances ? { instances: options.instances } : {}),
     });
-    cleanups.push(() => cluster.stop());
+    cleanups.push(async () => {
+      // A process that does not finish its graceful shutdown in a minute is killed, so the
+      // servers after it are stopped and nothing is left running.
+      let timer: NodeJS.Timeout | undefined;
+      const stopped = await Promise.race([
+        cluster.stop().then(() => true),
+        new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), 60_000))),
+      ]);
+      clearTimeout(timer);
+      if (stopped) return;
+      console.error('fault cluster clean-up: processes still running after 60 s; killing them');
+      for (const p of cluster.processes()) cluster.kill(p.service, p.instance, 'SIGKILL');
+    });
     for (const member of cluster.processes()) {
       // A dozen processes compile and start at once on a machine that may be busy.
       await waitFor(
