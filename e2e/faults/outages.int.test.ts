@@ -27,9 +27,10 @@ import {
  *     order database    [15 s ─────────── 135 s]
  *     NATS                 [30 s ─────────── 150 s]
  *
- * The first orders finish before the database is cut, and their final events wait for the
- * provider; the next ones are refused until the database is back, then stored while NATS is
- * still down. Nobody watches the orders. Every order must then reach its final state, every
+ * The sagas of the first orders end before NATS goes down (the order service records their
+ * outcome once its database is back), and their final events wait for the provider; later
+ * orders are refused until the database is back, then stored while NATS is still down. Nobody
+ * watches the orders. Every order must then reach its final state, every
  * notification be sent exactly once (all of them after the provider came back), no message be
  * dead-lettered, and `cads reconcile`'s rules be satisfied.
  */
