@@ -37,12 +37,16 @@ const orderCount = Number(process.env.CADS_FAULT_ORDERS ?? 120);
 const orderRate = Number(process.env.CADS_FAULT_ORDER_RATE ?? 4);
 /**
  * A fault (a kill, or a server crash when one is due) every ~`killEveryMs` (each gap drawn
- * between half and one and a half of it), but never ahead of the orders: one per the orders
- * placed in that time at `orderRate`. Killing on a clock while a fault holds the orders up
- * would only pile faults onto one stretch of the flow.
+ * between half and one and a half of it), but never ahead of the orders: at least
+ * `ordersPerFault` orders placed since the last one (by default, those placed in that time at
+ * `orderRate`). Killing on a clock while a fault holds the orders up would only pile faults
+ * onto one stretch of the flow.
  */
 const killEveryMs = Number(process.env.CADS_FAULT_KILL_EVERY_MS ?? 2_500);
-const ordersPerFault = Math.max(1, Math.round((orderRate * killEveryMs) / 1_000));
+const ordersPerFault = Number(
+  process.env.CADS_FAULT_ORDERS_PER_FAULT ??
+    Math.max(1, Math.round((orderRate * killEveryMs) / 1_000)),
+);
 /** Kills at least: every service once, and more. */
 const minKills = Number(process.env.CADS_FAULT_KILLS ?? 8);
 /** Crashes of each server (PostgreSQL, NATS), spread over the orders, never both at once. */
