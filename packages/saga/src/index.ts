@@ -1,0 +1,30 @@
+export type {
+  CompensationTypeOf,
+  EventDeclaration,
+  EventTypeOf,
+  FailureDeclaration,
+  FailureTypeOf,
+  FieldOf,
+  SagaDeclaration,
+  ShownField,
+  StepDeclaration,
+  StepEntry,
+  StepNameOf,
+  StepsOf,
+  SuccessTypeOf,
+} from './declare.ts';
+export { defineStep } from './declare.ts';
+export type { EventRole, MapStep, SagaEvent, SagaProblem } from './compose.ts';
+export { composeSaga } from './compose.ts';
+export type {
+  SagaDescription,
+  SagaProgress,
+  SagaStatus,
+  SagaVerdict,
+  ShownValue,
+  StepState,
+  StepVerdict,
+  TrackedEvent,
+} from './saga-map.ts';
+export { checkSaga, defineSaga, SagaMap, SagaMapError } from './saga-map.ts';
+export { sagaGraph } from './graph.ts';
