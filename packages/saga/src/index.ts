@@ -25,6 +25,7 @@ export type {
   StepState,
   StepVerdict,
   TrackedEvent,
-} from './saga-map.ts';
+} from './verdict.ts';
+export { eventOrder, progressOf, verdictOf } from './verdict.ts';
 export { checkSaga, defineSaga, SagaMap, SagaMapError } from './saga-map.ts';
 export { sagaGraph } from './graph.ts';

@@ -1,78 +1,13 @@
 import { type ComposedSaga, composeSaga, type MapStep, type SagaEvent } from './compose.ts';
-import type { SagaDeclaration, ShownField, StepNameOf } from './declare.ts';
-
-/** Where one step of one saga is, as far as the events received say. */
-export type StepState = 'pending' | 'succeeded' | 'failed' | 'compensated';
-
-/**
- * `started`: only the start event is known · `running`: a step succeeded · `completed`: the
- * last step succeeded · `failed`: a step failed (or a compensation proves one did).
- */
-export type SagaStatus = 'started' | 'running' | 'completed' | 'failed';
-
-export interface StepVerdict {
-  readonly name: string;
-  readonly state: StepState;
-}
-
-/** A saga's state from the SET of its event types. */
-export interface SagaVerdict {
-  readonly status: SagaStatus;
-  /** Completed or failed: no event can change the status any more. */
-  readonly final: boolean;
-  /**
-   * Final, and every compensation the failure calls for has been seen: no event the map knows
-   * can change anything any more (a live view may close).
-   */
-  readonly settled: boolean;
-  /** One per step, in saga order. */
-  readonly steps: readonly StepVerdict[];
-  /** The first step, in saga order, whose failure event is known. */
-  readonly failedStep?: string;
-  /** The steps that must compensate and have not yet (empty unless failed). */
-  readonly awaitingCompensation: readonly string[];
-}
-
-/** One event as the tracker sees it: its type and data (only the type decides the status). */
-export interface TrackedEvent {
-  readonly type: string;
-  readonly data?: Readonly<Record<string, unknown>>;
-}
-
-/** A shown field with its value, from the step's success event. */
-export interface ShownValue extends ShownField {
-  readonly step: string;
-  readonly value: unknown;
-}
-
-export interface SagaProgress extends SagaVerdict {
-  /** The failure with its reason, once the failure event is known. */
-  readonly failure?: { readonly step: string; readonly type: string; readonly reason: string };
-  /** The shown fields of every succeeded step whose success event is known, in saga order. */
-  readonly shown: readonly ShownValue[];
-}
-
-/** What clients (a web page, a console) need to draw a saga: plain JSON, no schemas. */
-export interface SagaDescription {
-  readonly name: string;
-  readonly label: string;
-  readonly description?: string;
-  readonly key: string;
-  readonly start: { readonly type: string; readonly label: string; readonly producer: string };
-  readonly steps: readonly {
-    readonly name: string;
-    readonly label: string;
-    readonly description?: string;
-    readonly trigger: string;
-    readonly success: string;
-    readonly failure: string;
-    readonly reasonField: string;
-    readonly compensation?: string;
-    readonly compensateOn: readonly string[];
-    readonly shows: readonly ShownField[];
-  }[];
-  readonly completion: string;
-}
+import type { SagaDeclaration, StepNameOf } from './declare.ts';
+import {
+  progressOf,
+  type SagaDescription,
+  type SagaProgress,
+  type SagaVerdict,
+  type TrackedEvent,
+  verdictOf,
+} from './verdict.ts';
 
 export class SagaMapError extends Error {
   readonly saga: string;
@@ -105,6 +40,7 @@ export class SagaMap<D extends SagaDeclaration = SagaDeclaration> {
   readonly completion: string;
   private readonly byType: ReadonlyMap<string, SagaEvent>;
   private readonly rank: ReadonlyMap<string, number>;
+  private readonly shape: SagaDescription;
 
   readonly declaration: D;
 
@@ -120,6 +56,7 @@ export class SagaMap<D extends SagaDeclaration = SagaDeclaration> {
     this.completion = composed.steps.at(-1)?.success.type ?? composed.start.type;
     this.byType = new Map(composed.events.map((event) => [event.type, event]));
     this.rank = new Map(composed.events.map((event, index) => [event.type, index]));
+    this.shape = this.describeComposed();
   }
 
   step(name: StepNameOf<D>): MapStep;
@@ -171,91 +108,20 @@ export class SagaMap<D extends SagaDeclaration = SagaDeclaration> {
    * `types`, never on their order or repeats, so any arrival order gives the same status.
    */
   verdict(types: Iterable<string>): SagaVerdict {
-    const has = new Set(types);
-    const failedAt = this.steps.find((step) => has.has(step.failure.type));
-    // A step succeeded when its success is known, or any event that only follows it (a later
-    // step's outcome, its own compensation) is.
-    let laterSeen = false;
-    const states: StepState[] = [];
-    for (const step of [...this.steps].reverse()) {
-      const own = has.has(step.success.type);
-      const compensated = step.compensation !== undefined && has.has(step.compensation.type);
-      states.unshift(
-        step === failedAt
-          ? 'failed'
-          : compensated
-            ? 'compensated'
-            : own || laterSeen
-              ? 'succeeded'
-              : 'pending',
-      );
-      laterSeen ||= own || compensated || has.has(step.failure.type);
-    }
-    const anyCompensation = this.steps.some(
-      (step) => step.compensation !== undefined && has.has(step.compensation.type),
-    );
-    const status: SagaStatus =
-      failedAt || anyCompensation
-        ? 'failed'
-        : has.has(this.completion) && this.steps.length > 0
-          ? 'completed'
-          : laterSeen
-            ? 'running'
-            : 'started';
-    const awaiting = failedAt
-      ? this.compensating(failedAt.name)
-          .filter((step) => !has.has(step.compensation!.type))
-          .map((step) => step.name)
-      : [];
-    return {
-      status,
-      final: status === 'completed' || status === 'failed',
-      settled: status === 'completed' || (failedAt !== undefined && awaiting.length === 0),
-      steps: this.steps.map((step, index) => ({ name: step.name, state: states[index]! })),
-      ...(failedAt ? { failedStep: failedAt.name } : {}),
-      awaitingCompensation: awaiting,
-    };
+    return verdictOf(this.shape, types);
   }
 
-  /**
-   * The verdict plus what the events' data say: the failure's reason and the shown fields.
-   * When a type appears twice, the first copy given is used: pass events in a deterministic
-   * order (e.g. by time, then `rankOf`) for a deterministic result.
-   */
+  /** The verdict plus the failure's reason and the shown fields (see `progressOf`). */
   track(events: readonly TrackedEvent[]): SagaProgress {
-    const byType = new Map<string, TrackedEvent>();
-    for (const event of events) if (!byType.has(event.type)) byType.set(event.type, event);
-    const verdict = this.verdict(byType.keys());
-    const failed = verdict.failedStep === undefined ? undefined : this.step(verdict.failedStep);
-    const failureData = failed && byType.get(failed.failure.type)?.data;
-    const reason = failureData?.[failed!.failure.reasonField];
-    const shown: ShownValue[] = [];
-    for (const step of this.steps) {
-      const data = byType.get(step.success.type)?.data;
-      if (!data) continue;
-      for (const field of step.shows) {
-        if (data[field.field] !== undefined) {
-          shown.push({ ...field, step: step.name, value: data[field.field] });
-        }
-      }
-    }
-    return {
-      ...verdict,
-      ...(failed
-        ? {
-            failure: {
-              step: failed.name,
-              type: failed.failure.type,
-              reason: typeof reason === 'string' && reason !== '' ? reason : 'no reason given',
-            },
-          }
-        : {}),
-      shown,
-    };
+    return progressOf(this.shape, events);
   }
 
   /** The map as plain JSON, for clients that draw it (served by a BFF, read by a web page). */
   describe(): SagaDescription {
+    return this.shape;
+  }
+
+  private describeComposed(): SagaDescription {
     return {
       name: this.name,
       label: this.label,
