@@ -1,19 +1,21 @@
-import { finalEventTypes as finalEventTypeList } from '@cads/bff/contracts';
 /**
  * Reconciliation: checks what every service recorded about each order against the others and
- * against the saga's four outcomes. Pure: the snapshot comes in, findings come out; reading the
- * databases is `reconcile-snapshot.ts`'s job.
+ * against the outcomes the saga map allows. Pure: the snapshot comes in, findings come out;
+ * reading the databases is `reconcile-snapshot.ts`'s job.
  *
- * The definition of consistent is the seed's (restaurant / rider / payment / order):
- * all accept 0/0/0/2 · restaurant rejects 4/-1/-1/5 · rider rejects 5/4/-1/5 ·
- * payment rejects 5/5/4/5 (-1: no record), plus what each outcome implies outside the
- * services: a held reservation and assignment and one charge when completed, everything
- * released and nothing charged when cancelled, and at most one notification per order.
+ * The consistent end states come from the map (`sagaOutcomes`): every step at 0 and the order
+ * at 2, or for each failing step: the steps before it at 5 (compensated), it at 4, the steps
+ * after it with no record (-1), the order at 5. For the food saga these are the seed's four
+ * (restaurant / rider / payment / order): 0/0/0/2 · 4/-1/-1/5 · 5/4/-1/5 · 5/5/4/5. The rules
+ * here are per step and read the map; what an outcome implies outside the services (held
+ * reservations, the bank's ledger) is the food saga's own plug-in (`reconcile-food.ts`).
  */
-import { foldOrder } from '@cads/order';
+import { foodSaga, orderStatusCode } from '@cads/food-saga';
+import type { SagaMap } from '@cads/saga';
+import { foodChecks } from './reconcile-food.ts';
 
-export type StepName = 'restaurant' | 'rider' | 'payment';
-export const stepNames: readonly StepName[] = ['restaurant', 'rider', 'payment'];
+/** A step's name in the saga map. */
+export type StepName = string;
 
 /** A row of the order service's `orders`. */
 export interface OrderRecord {
@@ -90,6 +92,7 @@ export interface FinalDecision {
 export interface ReconcileSnapshot {
   readonly orders: readonly OrderRecord[];
   readonly orderEvents: readonly OrderEventRecord[];
+  /** Each step's records, by step name (a step with no entry has no records). */
   readonly steps: Readonly<Record<StepName, readonly StepRecord[]>>;
   readonly ledger: readonly LedgerEntry[];
   readonly reservations: readonly ExternalHold[];
@@ -107,6 +110,18 @@ export interface ReconcileOptions {
    * databases are read one after the other, so a younger order may look half-done.
    */
   readonly settleMs: number;
+  /** The saga the records are checked against. Default: the food saga. */
+  readonly saga?: SagaMap;
+  /** Checks of what the outcomes imply outside the services. Default: the food saga's. */
+  readonly checks?: readonly ReconcileCheck[];
+}
+
+/**
+ * A saga's own check of a settled final order, run after the generic per-step rules (e.g. the
+ * food saga's: held reservations and the bank's ledger).
+ */
+export interface ReconcileCheck {
+  (view: OrderView, saga: SagaMap): Finding[];
 }
 
 export const findingKinds = [
@@ -116,7 +131,7 @@ export const findingKinds = [
   'status-stale',
   'event-not-recorded',
   'completed-but-step-not-done',
-  'paid-but-compensated',
+  'completed-but-compensated',
   'not-compensated',
   'cancelled-without-rejection',
   'unexpected-states',
@@ -143,35 +158,53 @@ export interface Finding {
   readonly detail: string;
 }
 
-/** The saga's consistent end states: restaurant / rider / payment / order. */
-export const seedOutcomes: readonly (readonly [number, number, number, number])[] = [
-  [0, 0, 0, 2],
-  [4, -1, -1, 5],
-  [5, 4, -1, 5],
-  [5, 5, 4, 5],
-];
+/**
+ * The saga's consistent end states, one status per step in saga order then the order's: all
+ * succeeded and completed, or for each step that fails, those before it compensated (5), it
+ * rejected (4), those after it never reached (-1), and the order cancelled.
+ */
+export function sagaOutcomes(saga: SagaMap): readonly (readonly number[])[] {
+  const steps = saga.steps;
+  return [
+    [...steps.map(() => 0), orderStatusCode.completed],
+    ...steps.map((failing) => [
+      ...steps.map((step) =>
+        step.index < failing.index ? (step.compensation ? 5 : 0) : step === failing ? 4 : -1,
+      ),
+      orderStatusCode.failed,
+    ]),
+  ];
+}
 
-const finalEventTypes: ReadonlySet<string> = new Set(finalEventTypeList);
-
-const stepStatusText: Readonly<Record<StepName, Readonly<Record<number, string>>>> = {
-  restaurant: { [-1]: 'no record', 0: 'reserved', 4: 'rejected', 5: 'compensated' },
-  rider: { [-1]: 'no record', 0: 'assigned', 4: 'rejected', 5: 'compensated' },
-  payment: { [-1]: 'no record', 0: 'charged', 4: 'rejected', 5: 'compensated' },
-};
+/** How a step's status reads: the seed's codes, named after the step's own events. */
+function stepStatusText(saga: SagaMap, step: StepName, status: number): string {
+  const declared = saga.step(step);
+  const named = (type: string | undefined, fallback: string) =>
+    type?.startsWith(`${step}_`) ? type.slice(step.length + 1) : fallback;
+  switch (status) {
+    case -1:
+      return 'no record';
+    case 0:
+      return named(declared?.success.type, 'succeeded');
+    case 4:
+      return 'rejected';
+    case 5:
+      return 'compensated';
+    default:
+      return 'unknown status';
+  }
+}
 const orderStatusText: Readonly<Record<number, string>> = {
-  0: 'created',
-  1: 'updated',
-  2: 'completed',
-  5: 'cancelled',
+  [orderStatusCode.started]: 'created',
+  [orderStatusCode.running]: 'updated',
+  [orderStatusCode.completed]: 'completed',
+  [orderStatusCode.failed]: 'cancelled',
 };
-
-const holdSystem = {
-  restaurant: { system: 'the restaurant system', noun: 'reservation' },
-  rider: { system: "the riders' system", noun: 'assignment' },
-} as const;
 
 /** What every service recorded about one order. */
-interface OrderView {
+export interface OrderView {
+  /** The saga the order runs. */
+  readonly saga: SagaMap;
   readonly order: OrderRecord;
   readonly events: readonly OrderEventRecord[];
   readonly steps: Readonly<Record<StepName, StepRecord | undefined>>;
@@ -193,10 +226,15 @@ export function reconcile(
   now: Date,
   options: ReconcileOptions,
 ): Finding[] {
+  const saga = options.saga ?? foodSaga;
+  const checks = options.checks ?? foodChecks;
   const findings: Finding[] = [];
   const orders = new Map(snapshot.orders.map((order) => [order.orderId, order]));
-  findings.push(...unknownOrders(snapshot, orders), ...userMismatches(snapshot, orders));
-  for (const view of orderViews(snapshot)) {
+  findings.push(
+    ...unknownOrders(snapshot, orders, saga),
+    ...userMismatches(snapshot, orders, saga),
+  );
+  for (const view of orderViews(snapshot, saga)) {
     const age = now.getTime() - view.lastActivity.getTime();
     const settled = age > options.settleMs;
     if (settled) findings.push(...staleStatus(view));
@@ -209,9 +247,7 @@ export function reconcile(
     findings.push(
       ...unrecordedEvents(view),
       ...stateFindings(view),
-      ...holdFindings(view, 'restaurant'),
-      ...holdFindings(view, 'rider'),
-      ...ledgerFindings(view),
+      ...checks.flatMap((check) => check(view, saga)),
       ...notificationFindings(view),
     );
   }
@@ -235,7 +271,7 @@ export function countOrders(
   options: ReconcileOptions,
 ): OrderCounts {
   const counts = { total: 0, completed: 0, cancelled: 0, inFlight: 0, stuck: 0 };
-  for (const view of orderViews(snapshot)) {
+  for (const view of orderViews(snapshot, options.saga ?? foodSaga)) {
     counts.total += 1;
     if (view.order.status === 2) counts.completed += 1;
     else if (view.order.status === 5) counts.cancelled += 1;
@@ -261,11 +297,15 @@ function groupByOrder<T extends { readonly orderId: string }>(
   return groups;
 }
 
-function orderViews(snapshot: ReconcileSnapshot): OrderView[] {
+function orderViews(snapshot: ReconcileSnapshot, saga: SagaMap): OrderView[] {
+  const stepNames = saga.steps.map((step) => step.name);
   const events = groupByOrder(snapshot.orderEvents);
-  const steps = Object.fromEntries(
-    stepNames.map((step) => [step, new Map(snapshot.steps[step].map((r) => [r.orderId, r]))]),
-  ) as Record<StepName, Map<string, StepRecord>>;
+  const steps = new Map(
+    stepNames.map((step) => [
+      step,
+      new Map((snapshot.steps[step] ?? []).map((r) => [r.orderId, r])),
+    ]),
+  );
   const ledger = groupByOrder(snapshot.ledger);
   const reservations = groupByOrder(snapshot.reservations);
   const assignments = groupByOrder(snapshot.assignments);
@@ -274,13 +314,10 @@ function orderViews(snapshot: ReconcileSnapshot): OrderView[] {
   return snapshot.orders.map((order) => {
     const id = order.orderId;
     const view = {
+      saga,
       order,
       events: events.get(id) ?? [],
-      steps: {
-        restaurant: steps.restaurant.get(id),
-        rider: steps.rider.get(id),
-        payment: steps.payment.get(id),
-      },
+      steps: Object.fromEntries(stepNames.map((step) => [step, steps.get(step)?.get(id)])),
       ledger: ledger.get(id) ?? [],
       holds: { restaurant: reservations.get(id) ?? [], rider: assignments.get(id) ?? [] },
       notifications: notifications.get(id) ?? [],
@@ -303,23 +340,35 @@ function orderViews(snapshot: ReconcileSnapshot): OrderView[] {
   });
 }
 
-function statusOf(view: OrderView, step: StepName): number {
+export function statusOf(view: OrderView, step: StepName): number {
   return view.steps[step]?.status ?? -1;
 }
 
-function describeStep(step: StepName, status: number): string {
-  return `${step} ${status} (${stepStatusText[step][status] ?? 'unknown status'})`;
+export function describeStep(view: OrderView, step: StepName, status: number): string {
+  return `${step} ${status} (${stepStatusText(view.saga, step, status)})`;
 }
 
 function describeOrder(status: number): string {
   return `${status} (${orderStatusText[status] ?? 'unknown status'})`;
 }
 
-function formatStates(view: OrderView): string {
-  return `${stepNames.map((step) => statusOf(view, step)).join('/')}/${view.order.status}`;
+function stepNamesOf(view: OrderView): StepName[] {
+  return view.saga.steps.map((step) => step.name);
 }
 
-function formatCents(cents: number): string {
+/** The step statuses then the order's, e.g. `5/4/-1/5`. */
+function formatStates(view: OrderView): string {
+  return `${stepNamesOf(view)
+    .map((step) => statusOf(view, step))
+    .join('/')}/${view.order.status}`;
+}
+
+/** The names in `formatStates`' order, e.g. `restaurant/rider/payment/order`. */
+function stateNames(saga: SagaMap): string {
+  return `${saga.steps.map((step) => step.name).join('/')}/order`;
+}
+
+export function formatCents(cents: number): string {
   return `${(cents / 100).toFixed(2)}`;
 }
 
@@ -331,11 +380,12 @@ function compareText(a: string, b: string): number {
 function unknownOrders(
   snapshot: ReconcileSnapshot,
   orders: ReadonlyMap<string, OrderRecord>,
+  saga: SagaMap,
 ): Finding[] {
   const sources: [string, readonly { readonly orderId: string }[]][] = [
-    ...stepNames.map((step): [string, readonly StepRecord[]] => [
-      `the ${step} service has a record`,
-      snapshot.steps[step],
+    ...saga.steps.map(({ name }): [string, readonly StepRecord[]] => [
+      `the ${name} service has a record`,
+      snapshot.steps[name] ?? [],
     ]),
     ["the bank's ledger has an entry", snapshot.ledger],
     ['the restaurant system has a reservation', snapshot.reservations],
@@ -361,11 +411,12 @@ function unknownOrders(
 function userMismatches(
   snapshot: ReconcileSnapshot,
   orders: ReadonlyMap<string, OrderRecord>,
+  saga: SagaMap,
 ): Finding[] {
   const sources: [string, readonly { readonly orderId: string; readonly userId: string }[]][] = [
-    ...stepNames.map((step): [string, readonly StepRecord[]] => [
-      `the ${step} service's record`,
-      snapshot.steps[step],
+    ...saga.steps.map(({ name }): [string, readonly StepRecord[]] => [
+      `the ${name} service's record`,
+      snapshot.steps[name] ?? [],
     ]),
     ["the bank's ledger", snapshot.ledger],
     ['the restaurant system', snapshot.reservations],
@@ -397,21 +448,13 @@ function stuck(view: OrderView, ageMs: number): Finding {
     kind: 'stuck',
     detail:
       `order ${describeOrder(view.order.status)} with no activity for ${Math.round(ageMs / 1_000)} s ` +
-      `(restaurant/rider/payment/order ${formatStates(view)}; last event ${last ? last.type : 'none'})`,
+      `(${stateNames(view.saga)} ${formatStates(view)}; last event ${last ? last.type : 'none'})`,
   };
 }
 
-/** The cached status must be the fold of the recorded events. */
+/** The cached status must be the saga's verdict on the recorded events. */
 function staleStatus(view: OrderView): Finding[] {
-  const folded = foldOrder(
-    view.order,
-    view.events.map((event) => ({
-      id: event.eventId,
-      type: event.type,
-      time: event.recordedAt.toISOString(),
-      data: {},
-    })),
-  ).status;
+  const folded = orderStatusCode[view.saga.verdict(view.events.map((event) => event.type)).status];
   if (folded === view.order.status) return [];
   return [
     {
@@ -426,15 +469,15 @@ function staleStatus(view: OrderView): Finding[] {
 function unrecordedEvents(view: OrderView): Finding[] {
   const recorded = new Set(view.events.map((event) => event.type));
   const expected: [StepName, string][] = [];
-  for (const step of stepNames) {
-    const record = view.steps[step];
+  for (const step of view.saga.steps) {
+    const record = view.steps[step.name];
     if (!record) continue;
-    const forward = { restaurant: 'reserved', rider: 'assigned', payment: 'done' }[step];
-    if (record.status === 0) expected.push([step, `${step}_${forward}`]);
-    if (record.status === 4) expected.push([step, `${step}_cancelled`]);
+    const { name } = step;
+    if (record.status === 0) expected.push([name, step.success.type]);
+    if (record.status === 4) expected.push([name, step.failure.type]);
     if (record.status === 5) {
-      if (!record.compensatedBeforeForward) expected.push([step, `${step}_${forward}`]);
-      expected.push([step, `${step}_compensated`]);
+      if (!record.compensatedBeforeForward) expected.push([name, step.success.type]);
+      if (step.compensation) expected.push([name, step.compensation.type]);
     }
   }
   return expected
@@ -442,180 +485,66 @@ function unrecordedEvents(view: OrderView): Finding[] {
     .map(([step, type]) => ({
       orderId: view.order.orderId,
       kind: 'event-not-recorded',
-      detail: `${describeStep(step, statusOf(view, step))} but the order never recorded ${type}`,
+      detail: `${describeStep(view, step, statusOf(view, step))} but the order never recorded ${type}`,
     }));
 }
 
-/** The four statuses against the saga's outcomes. */
+/** The step statuses and the order's against the outcomes the map allows. */
 function stateFindings(view: OrderView): Finding[] {
   const orderId = view.order.orderId;
   const findings: Finding[] = [];
+  const { saga } = view;
+  const names = stepNamesOf(view);
   const status = (step: StepName) => statusOf(view, step);
-  if (view.order.status === 2) {
-    const undone = stepNames.filter((step) => status(step) !== 0);
+  const last = saga.steps.at(-1);
+  if (view.order.status === orderStatusCode.completed) {
+    const undone = names.filter((step) => status(step) !== 0);
     if (undone.length > 0) {
       findings.push({
         orderId,
         kind: 'completed-but-step-not-done',
-        detail: `order completed (2) but ${undone.map((step) => describeStep(step, status(step))).join(', ')}; a completed order has every step at 0`,
+        detail: `order completed (2) but ${undone.map((step) => describeStep(view, step, status(step))).join(', ')}; a completed order has every step at 0`,
       });
     }
   }
-  if (status('payment') === 0) {
-    for (const step of ['restaurant', 'rider'] as const) {
-      if (status(step) === 5) {
+  if (last && status(last.name) === 0) {
+    for (const step of saga.steps.filter((step) => step.compensation)) {
+      if (status(step.name) === 5) {
         findings.push({
           orderId,
-          kind: 'paid-but-compensated',
-          detail: `payment charged (0) but ${describeStep(step, 5)}`,
+          kind: 'completed-but-compensated',
+          detail: `${describeStep(view, last.name, 0)}, the saga's last step, but ${describeStep(view, step.name, 5)}`,
         });
       }
     }
   }
-  if (view.order.status === 5) {
-    for (const step of ['restaurant', 'rider'] as const) {
-      if (status(step) === 0) {
+  if (view.order.status === orderStatusCode.failed) {
+    for (const step of saga.steps.filter((step) => step.compensation)) {
+      if (status(step.name) === 0) {
         findings.push({
           orderId,
           kind: 'not-compensated',
-          detail: `${describeStep(step, 0)} for a cancelled order; it should be 5 (compensated)`,
+          detail: `${describeStep(view, step.name, 0)} for a cancelled order; it should be 5 (compensated)`,
         });
       }
     }
-    if (!stepNames.some((step) => status(step) === 4)) {
+    if (!names.some((step) => status(step) === 4)) {
       findings.push({
         orderId,
         kind: 'cancelled-without-rejection',
-        detail: `order cancelled (5) but no step rejected it (restaurant/rider/payment ${formatStates(view)})`,
+        detail: `order cancelled (5) but no step rejected it (${stateNames(saga)} ${formatStates(view)})`,
       });
     }
   }
-  const states = [...stepNames.map(status), view.order.status];
-  const isOutcome = seedOutcomes.some((outcome) => outcome.every((s, i) => s === states[i]));
+  const states = [...names.map(status), view.order.status];
+  const outcomes = sagaOutcomes(saga);
+  const isOutcome = outcomes.some((outcome) => outcome.every((s, i) => s === states[i]));
   if (findings.length === 0 && !isOutcome) {
     findings.push({
       orderId,
       kind: 'unexpected-states',
-      detail: `restaurant/rider/payment/order ${states.join('/')} is none of the saga's outcomes (${seedOutcomes.map((outcome) => outcome.join('/')).join(', ')})`,
+      detail: `${stateNames(saga)} ${states.join('/')} is none of the saga's outcomes (${outcomes.map((outcome) => outcome.join('/')).join(', ')})`,
     });
-  }
-  return findings;
-}
-
-/** A held reservation or assignment exactly while the step stands at 0. */
-function holdFindings(view: OrderView, step: 'restaurant' | 'rider'): Finding[] {
-  const orderId = view.order.orderId;
-  const { system, noun } = holdSystem[step];
-  const holds = view.holds[step];
-  const active = holds.filter((hold) => hold.releasedAt === null);
-  const status = statusOf(view, step);
-  const findings: Finding[] = [];
-  if (holds.length > 1) {
-    findings.push({
-      orderId,
-      kind: 'duplicate-external-hold',
-      detail: `${system} has ${holds.length} ${noun}s for the order (${active.length} active); the idempotency key allows one`,
-    });
-  }
-  const ids = active.map((hold) => hold.holdId).join(', ');
-  if (status === 0 && active.length === 0) {
-    findings.push({
-      orderId,
-      kind: 'succeeded-without-external-hold',
-      detail: `${describeStep(step, 0)} but ${system} holds no active ${noun} for the order${holds.length > 0 ? ` (${holds.length} released)` : ''}`,
-    });
-  } else if (status === 5 && active.length > 0) {
-    findings.push({
-      orderId,
-      kind: 'compensated-but-held',
-      detail: `${describeStep(step, 5)} but its ${noun} ${ids} at ${system} is still active`,
-    });
-  } else if (status !== 0 && active.length > 0) {
-    findings.push({
-      orderId,
-      kind: 'orphan-external-hold',
-      detail: `${system} holds ${noun} ${ids} but ${describeStep(step, status)}`,
-    });
-  }
-  return findings;
-}
-
-function receiptOf(record: StepRecord | undefined): string | undefined {
-  const details = record?.details;
-  if (typeof details !== 'object' || details === null) return undefined;
-  const receipt = (details as { receiptId?: unknown }).receiptId;
-  return typeof receipt === 'string' ? receipt : undefined;
-}
-
-function reservedPriceOf(view: OrderView): number {
-  const details = view.steps.restaurant?.details;
-  const price =
-    typeof details === 'object' && details !== null
-      ? (details as { priceCents?: unknown }).priceCents
-      : undefined;
-  return typeof price === 'number' ? price : view.order.priceCents;
-}
-
-/** One charge for a completed order, none left for a cancelled one, receipts matching. */
-function ledgerFindings(view: OrderView): Finding[] {
-  const orderId = view.order.orderId;
-  const findings: Finding[] = [];
-  const charges = view.ledger.filter((entry) => entry.kind === 'charge');
-  const refunded = new Set(
-    view.ledger.filter((entry) => entry.kind === 'refund').map((entry) => entry.receiptId),
-  );
-  const open = charges.filter((charge) => !refunded.has(charge.receiptId));
-  const describe = (entries: readonly LedgerEntry[]) =>
-    entries.map((entry) => `${entry.receiptId} ${formatCents(entry.amountCents)}`).join(', ');
-  if (view.order.status === 2 && open.length !== 1) {
-    findings.push({
-      orderId,
-      kind: 'charge-count',
-      detail: `completed order with ${open.length} charges not refunded in the bank's ledger${open.length > 0 ? ` (${describe(open)})` : ''}; expected exactly 1`,
-    });
-  }
-  if (view.order.status === 5 && open.length > 0) {
-    findings.push({
-      orderId,
-      kind: 'charged-cancelled-order',
-      detail: `cancelled order with ${open.length} charge${open.length === 1 ? '' : 's'} not refunded in the bank's ledger (${describe(open)})`,
-    });
-  }
-  const payment = view.steps.payment;
-  const receipt = payment?.status === 0 ? receiptOf(payment) : undefined;
-  if (payment?.status === 0) {
-    if (receipt === undefined) {
-      findings.push({
-        orderId,
-        kind: 'receipt-without-charge',
-        detail: "payment charged (0) but its record holds no receipt id of the bank's",
-      });
-    } else if (!charges.some((charge) => charge.receiptId === receipt)) {
-      findings.push({
-        orderId,
-        kind: 'receipt-without-charge',
-        detail: `payment charged (0) with receipt ${receipt}, but the bank's ledger has no charge with that receipt`,
-      });
-    }
-  }
-  for (const charge of open) {
-    if (charge.receiptId !== receipt) {
-      findings.push({
-        orderId,
-        kind: 'charge-without-receipt',
-        detail: `the bank's ledger has charge ${charge.receiptId} (${formatCents(charge.amountCents)}) the payment service holds no receipt for (${describeStep('payment', statusOf(view, 'payment'))})`,
-      });
-    }
-  }
-  const price = reservedPriceOf(view);
-  for (const charge of charges) {
-    if (charge.amountCents !== price) {
-      findings.push({
-        orderId,
-        kind: 'amount-mismatch',
-        detail: `charge ${charge.receiptId} is ${formatCents(charge.amountCents)}, the order's price ${formatCents(price)}`,
-      });
-    }
   }
   return findings;
 }
@@ -657,7 +586,7 @@ function undecidedFinalEvents(view: OrderView, now: Date, options: ReconcileOpti
   return view.events
     .filter(
       (event) =>
-        finalEventTypes.has(event.type) &&
+        view.saga.finalEvents.some((final) => final.type === event.type) &&
         !decided.has(event.eventId) &&
         now.getTime() - event.recordedAt.getTime() > options.stuckAfterMs,
     )

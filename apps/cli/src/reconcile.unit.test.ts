@@ -1,3 +1,4 @@
+import { foodSaga } from '@cads/food-saga';
 import { describe, expect, it } from 'vitest';
 import {
   countOrders,
@@ -10,7 +11,7 @@ import {
   type OrderEventRecord,
   type OrderRecord,
   reconcile,
-  type StepName,
+  sagaOutcomes,
   type StepRecord,
 } from './reconcile.ts';
 
@@ -24,7 +25,8 @@ const price = 5_230;
 interface Draft {
   orders: OrderRecord[];
   orderEvents: OrderEventRecord[];
-  steps: Record<StepName, StepRecord[]>;
+  /** The food saga's steps. */
+  steps: { restaurant: StepRecord[]; rider: StepRecord[]; payment: StepRecord[] };
   ledger: LedgerEntry[];
   reservations: ExternalHold[];
   assignments: ExternalHold[];
@@ -312,7 +314,7 @@ describe('reconcile: the four statuses', () => {
     expect(kinds(check(draft))).toEqual([
       'event-not-recorded',
       'completed-but-step-not-done',
-      'paid-but-compensated',
+      'completed-but-compensated',
     ]);
   });
 
@@ -505,6 +507,17 @@ describe('reconcile: output', () => {
       'a receipt-without-charge',
       'b charge-count',
       'b receipt-without-charge',
+    ]);
+  });
+});
+
+describe('sagaOutcomes', () => {
+  it("derives the seed's four consistent end states from the food saga's map", () => {
+    expect(sagaOutcomes(foodSaga)).toEqual([
+      [0, 0, 0, 2],
+      [4, -1, -1, 5],
+      [5, 4, -1, 5],
+      [5, 5, 4, 5],
     ]);
   });
 });
