@@ -12,6 +12,7 @@ import { runDlq } from './dlq.ts';
 import { startEmbedded } from './embedded.ts';
 import { OperatorError } from './operator-error.ts';
 import { runReconcile } from './reconcile-command.ts';
+import { runSaga } from './saga-command.ts';
 import { isServiceName, serviceNames, type ServiceSettings } from './system.ts';
 
 const usage = `Usage: cads <command> [options]
@@ -35,6 +36,9 @@ Commands:
                                           system stays unreachable (default 300000; also read
                                           by start and cluster)
   docs               write docs/asyncapi.json and docs/openapi/<service>.json from the code
+  saga check|graph   check every saga of the repository (one line per problem, exit 1 when
+                     there is any), or write their diagrams to docs/sagas/ and the README
+                     (cads saga --help)
   cluster            every service as its own processes on PostgreSQL (a database per
                      service) and NATS JetStream, restarted when they die: two instances of
                      restaurant, rider, payment and bff, the bffs behind a round-robin entry
@@ -111,6 +115,7 @@ async function main(argv: string[]): Promise<number> {
   // Operator commands parse their own options.
   if (argv[0] === 'dlq') return runDlq(argv.slice(1), processIo());
   if (argv[0] === 'reconcile') return runReconcile(argv.slice(1), processIo());
+  if (argv[0] === 'saga') return runSaga(argv.slice(1), processIo());
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,

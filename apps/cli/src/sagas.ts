@@ -1,0 +1,11 @@
+import { foodSagaDeclaration } from '@cads/food-saga';
+import type { SagaDeclaration } from '@cads/saga';
+
+/**
+ * Every saga of the repository: what `cads saga check` checks and `cads saga graph` draws
+ * (docs/sagas/<name>.md). A new saga is one more entry here.
+ */
+export const repositorySagas: readonly SagaDeclaration[] = [foodSagaDeclaration];
+
+/** The saga whose diagram the README shows, between its saga-graph markers. */
+export const readmeSaga: string = foodSagaDeclaration.name;
