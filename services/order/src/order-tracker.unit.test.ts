@@ -1,5 +1,10 @@
+import { foodSaga } from '@cads/food-saga';
 import { describe, expect, it } from 'vitest';
-import { foldOrder, type RecordedEvent, statusOf } from './order-state.ts';
+import type { RecordedEvent } from './domain/order-state.ts';
+import { orderTracker } from './order-tracker.ts';
+import { kitchenData, kitchenSaga } from './testing/kitchen-saga.ts';
+
+const { fold: foldOrder, statusOf } = orderTracker(foodSaga);
 
 const facts = { priceCents: 5230 };
 let clock = 0;
@@ -54,10 +59,13 @@ function permutations<T>(items: readonly T[]): T[][] {
   );
 }
 
-/** Given the set, when folded in every arrival order, then the state is always `expected`. */
-function expectSameStateInEveryOrder(events: readonly RecordedEvent[]) {
-  const reference = foldOrder(facts, events);
-  for (const order of permutations(events)) expect(foldOrder(facts, order)).toEqual(reference);
+/** Given the set, when folded in every arrival order, then the state is always the same. */
+function expectSameStateInEveryOrder(
+  events: readonly RecordedEvent[],
+  fold: typeof foldOrder = foldOrder,
+) {
+  const reference = fold(facts, events);
+  for (const order of permutations(events)) expect(fold(facts, order)).toEqual(reference);
   return reference;
 }
 
@@ -92,6 +100,20 @@ describe('foldOrder', () => {
       'rider_assigned',
       'payment_done',
     ]);
+    expect(state.steps).toEqual([
+      { name: 'restaurant', label: 'Restaurant', state: 'succeeded' },
+      { name: 'rider', label: 'Rider', state: 'succeeded' },
+      { name: 'payment', label: 'Payment', state: 'succeeded' },
+    ]);
+    expect(state.shown.map(({ step, field, value }) => [step, field, value])).toEqual([
+      ['restaurant', 'restaurantAddress', 'Calle del Pez 7, Madrid'],
+      ['restaurant', 'restaurantPhone', '+34 91 555 02 64'],
+      ['restaurant', 'priceCents', 5230],
+      ['rider', 'riderName', 'Ana'],
+      ['rider', 'riderPhone', '+34 600 000 007'],
+      ['payment', 'amountCents', 5230],
+      ['payment', 'receiptId', 'rcpt-1'],
+    ]);
   });
 
   it('payment done before the forward events still completes only once nothing cancelled', () => {
@@ -122,6 +144,11 @@ describe('foldOrder', () => {
       compensated: ['restaurant'],
       restaurantPhone: '+34 91 555 02 64',
     });
+    expect(state.steps.map(({ state: at, reason }) => [at, reason])).toEqual([
+      ['compensated', undefined],
+      ['failed', 'no rider available'],
+      ['pending', undefined],
+    ]);
   });
 
   it('payment rejects: cancelled (5), both compensated, a late forward event changes nothing', () => {
@@ -184,7 +211,82 @@ describe('statusOf', () => {
     [['payment_done', 'payment_cancelled'], 5],
     [['restaurant_reserved', 'restaurant_cancelled'], 5],
     [['rider_compensated'], 5],
+    [['restaurant_reserved', 'rider_assigned', 'payment_done', 'payment_done'], 2],
   ] as const)('%j → %i', (types, status) => {
-    expect(statusOf(new Set(types))).toBe(status);
+    expect(statusOf(types)).toBe(status);
+    expect(statusOf([...types].reverse())).toBe(status);
+  });
+});
+
+describe('a saga composed with one more step (a kitchen between restaurant and rider)', () => {
+  const { fold, statusOf: kitchenStatusOf } = orderTracker(kitchenSaga);
+  /** Stamped with the time of `at` (the kitchen answers in the same second). */
+  const kitchenEvent = (type: string, at: RecordedEvent) => ({
+    ...event(type, kitchenData[type]),
+    time: at.time,
+  });
+  const kitchenAccepted = kitchenEvent('kitchen_accepted', reserved);
+  const kitchenRefused = kitchenEvent('kitchen_refused', reserved);
+  const kitchenReleased = kitchenEvent('kitchen_released', paymentCancelled);
+
+  it('the kitchen refuses: cancelled (5) at the kitchen, the restaurant compensated, in any order', () => {
+    const state = expectSameStateInEveryOrder(
+      [created, reserved, kitchenRefused, restaurantCompensated],
+      fold,
+    );
+    expect(state).toMatchObject({
+      status: 5,
+      statusText: 'cancelled',
+      rejection: { step: 'kitchen', reason: 'oven broken' },
+      compensated: ['restaurant'],
+    });
+    expect(state.steps).toEqual([
+      { name: 'restaurant', label: 'Restaurant', state: 'compensated' },
+      { name: 'kitchen', label: 'Kitchen', state: 'failed', reason: 'oven broken' },
+      { name: 'rider', label: 'Rider', state: 'pending' },
+      { name: 'payment', label: 'Payment', state: 'pending' },
+    ]);
+    expect(state.timeline.map((entry) => entry.type)).toEqual([
+      'order_created',
+      'restaurant_reserved',
+      'kitchen_refused',
+      'restaurant_compensated',
+    ]);
+  });
+
+  it('payment refuses after the kitchen: every earlier step, the kitchen too, is compensated', () => {
+    const state = expectSameStateInEveryOrder(
+      [reserved, kitchenAccepted, assigned, paymentCancelled, kitchenReleased, riderCompensated],
+      fold,
+    );
+    expect(state).toMatchObject({
+      status: 5,
+      rejection: { step: 'payment', reason: 'insufficient funds' },
+      compensated: ['kitchen', 'rider'],
+    });
+    expect(state.steps.map((step) => step.state)).toEqual([
+      'succeeded',
+      'compensated',
+      'compensated',
+      'failed',
+    ]);
+  });
+
+  it('completes on the last step and shows the kitchen’s fields in saga order', () => {
+    const state = expectSameStateInEveryOrder(
+      [created, reserved, kitchenAccepted, assigned, paid],
+      fold,
+    );
+    expect(state.status).toBe(2);
+    expect(state.shown.map(({ step, field }) => `${step}.${field}`)).toContain(
+      'kitchen.readyInMinutes',
+    );
+    expect(state.shown.findIndex((value) => value.step === 'kitchen')).toBeGreaterThan(
+      state.shown.findIndex((value) => value.step === 'restaurant'),
+    );
+    expect(kitchenStatusOf(['kitchen_accepted'])).toBe(1);
+    expect(kitchenStatusOf(['kitchen_released'])).toBe(5);
+    // The food saga's map does not know the kitchen: its events change nothing there.
+    expect(statusOf(['kitchen_refused'])).toBe(0);
   });
 });

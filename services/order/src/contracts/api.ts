@@ -47,11 +47,43 @@ const StatusText = Type.Union([
   Type.Literal('completed'),
   Type.Literal('cancelled'),
 ]);
-const Step = Type.Union([
-  Type.Literal('restaurant'),
-  Type.Literal('rider'),
-  Type.Literal('payment'),
-]);
+const StepName = Type.String({
+  minLength: 1,
+  description: 'A step of the saga, as its map names it (`GET /api/saga` at the BFF lists them).',
+});
+
+export const StepView = Type.Object(
+  {
+    name: StepName,
+    label: Type.String({ description: 'A short human name, e.g. "Restaurant".' }),
+    state: Type.Union(
+      [
+        Type.Literal('pending'),
+        Type.Literal('succeeded'),
+        Type.Literal('failed'),
+        Type.Literal('compensated'),
+      ],
+      { description: 'Where the step is, from the set of events known (never their order).' },
+    ),
+    reason: Type.Optional(Type.String({ description: 'Why it refused, on the failed step.' })),
+  },
+  { description: 'One step of the saga, in saga order.' },
+);
+
+export const ShownValue = Type.Object(
+  {
+    step: StepName,
+    field: Type.String({ description: 'The field of the step’s success event.' }),
+    label: Type.String(),
+    format: Type.Optional(
+      Type.Union([Type.Literal('text'), Type.Literal('cents')], {
+        description: 'How to render it; `text` when absent.',
+      }),
+    ),
+    value: Type.Unknown(),
+  },
+  { description: 'A field of a succeeded step the saga map says is worth showing.' },
+);
 
 export const TimelineEntry = Type.Object({
   id: Type.String({ description: 'The event’s envelope id (unique; the live stream’s event id).' }),
@@ -77,9 +109,20 @@ export const OrderView = Type.Object({
   receiptId: Type.Optional(Type.String()),
   amountCents: Type.Optional(Type.Integer({ minimum: 0 })),
   rejection: Type.Optional(
-    Type.Object({ step: Step, reason: Type.String() }, { description: 'Which step rejected it.' }),
+    Type.Object(
+      { step: StepName, reason: Type.String() },
+      { description: 'Which step rejected it.' },
+    ),
   ),
-  compensated: Type.Array(Type.Union([Type.Literal('restaurant'), Type.Literal('rider')])),
+  compensated: Type.Array(StepName, {
+    description: 'Steps that undid their success because a later one failed, in saga order.',
+  }),
+  steps: Type.Array(StepView, {
+    description: 'Every step of the saga, in saga order: enough to draw a stepper of N steps.',
+  }),
+  shown: Type.Array(ShownValue, {
+    description: 'The saga map’s shown fields of the succeeded steps, in saga order.',
+  }),
   timeline: Type.Array(TimelineEntry, { description: 'Every saga event, sorted by time.' }),
 });
 
@@ -100,6 +143,8 @@ export const OrderHistory = Type.Object({
 export type PlaceOrderBody = Static<typeof PlaceOrderBody>;
 export type OrderAccepted = Static<typeof OrderAccepted>;
 export type TimelineEntry = Static<typeof TimelineEntry>;
+export type StepView = Static<typeof StepView>;
+export type ShownValue = Static<typeof ShownValue>;
 export type OrderView = Static<typeof OrderView>;
 export type OrderSummary = Static<typeof OrderSummary>;
 export type OrderHistory = Static<typeof OrderHistory>;

@@ -1,7 +1,9 @@
 /**
- * The order's state as a pure fold over the SET of saga events recorded for it.
+ * The order's state as a pure fold over the SET of saga events recorded for it, read through
+ * the saga map: which steps there are, how events rank, and the verdict on a set of event
+ * types all come from the map, so a saga composed with more steps folds without a change here.
  *
- * Guarantee: `foldOrder(order, events)` depends only on which events are in `events`, never on
+ * Guarantee: `fold(facts, events)` depends only on which events are in `events`, never on
  * their order or on repeats. A late forward event never overwrites a cancellation, completion
  * never depends on which topic was consumed first, and a second copy of an outcome (same
  * type, another envelope id) changes nothing.
@@ -18,51 +20,50 @@ export const statusText: Readonly<Record<OrderStatus, OrderStatusText>> = {
   5: 'cancelled',
 };
 
-/** The saga steps after the order itself; each one may reject the order. */
-export type SagaStep = 'restaurant' | 'rider' | 'payment';
-/** The steps that hold something (a reservation) to release when a later step rejects. */
-export type CompensatingStep = Exclude<SagaStep, 'payment'>;
+/** The saga's status, as the map's verdict names it. */
+export type SagaStatus = 'started' | 'running' | 'completed' | 'failed';
+/** Where one step is, as the map's verdict names it. */
+export type StepState = 'pending' | 'succeeded' | 'failed' | 'compensated';
+
+/** The seed's code for each saga status (`orderStatusCode` of the food saga). */
+export type StatusCodes = Readonly<Record<SagaStatus, OrderStatus>>;
+
+/** A shown field of a succeeded step, with its value (the map's `ShownValue`). */
+export interface ShownValue {
+  readonly step: string;
+  readonly field: string;
+  readonly label: string;
+  readonly format?: 'text' | 'cents';
+  readonly value: unknown;
+}
 
 /**
- * Every event type on an order's timeline, in saga order. The rank breaks ties between events
- * stamped with the same time, so the timeline has one order whatever the arrival order.
+ * What the fold reads of the saga map (`SagaMap` of `@cads/saga` is one). Domain code imports
+ * no package, so it names the members it uses instead.
  */
-export const timelineTypes = [
-  'order_created',
-  'restaurant_reserved',
-  'restaurant_cancelled',
-  'rider_assigned',
-  'rider_cancelled',
-  'restaurant_compensated',
-  'payment_done',
-  'payment_cancelled',
-  'rider_compensated',
-] as const;
-export type TimelineType = (typeof timelineTypes)[number];
-
-/** The outcome events the order service consumes (everything but its own `order_created`). */
-export const outcomeTypes = timelineTypes.filter(
-  (type): type is Exclude<TimelineType, 'order_created'> => type !== 'order_created',
-);
-export type OutcomeType = (typeof outcomeTypes)[number];
-
-const forwardTypes: ReadonlySet<string> = new Set(['restaurant_reserved', 'rider_assigned']);
-
-/** Cancellations, in saga order, with the data field that carries their reason. */
-const cancellations: readonly { type: OutcomeType; step: SagaStep; reasonField: string }[] = [
-  { type: 'restaurant_cancelled', step: 'restaurant', reasonField: 'restaurantCancellationReason' },
-  { type: 'rider_cancelled', step: 'rider', reasonField: 'riderCancellationReason' },
-  { type: 'payment_cancelled', step: 'payment', reasonField: 'paymentCancellationReason' },
-];
-
-/**
- * A compensation happens only because a later step was cancelled, so it proves the order is
- * cancelled even when it arrives before that cancellation.
- */
-const compensationTypes: ReadonlySet<string> = new Set([
-  'restaurant_compensated',
-  'rider_compensated',
-]);
+export interface TrackedSaga {
+  readonly steps: readonly {
+    readonly name: string;
+    readonly label: string;
+    readonly success: { readonly type: string };
+  }[];
+  /** The event's position in saga order; unknown types last. */
+  rankOf(type: string): number;
+  /** The verdict from the set of event types alone (order-independent). */
+  verdict(types: Iterable<string>): {
+    readonly status: SagaStatus;
+    readonly steps: readonly { readonly name: string; readonly state: StepState }[];
+  };
+  /** The verdict plus the failure's reason and the shown fields (first copy of a type wins). */
+  track(
+    events: readonly { readonly type: string; readonly data?: Readonly<Record<string, unknown>> }[],
+  ): {
+    readonly status: SagaStatus;
+    readonly steps: readonly { readonly name: string; readonly state: StepState }[];
+    readonly failure?: { readonly step: string; readonly reason: string };
+    readonly shown: readonly ShownValue[];
+  };
+}
 
 /** One recorded event: its envelope id and time, its type and its (already validated) data. */
 export interface RecordedEvent {
@@ -86,10 +87,19 @@ export interface TimelineEntry {
   readonly data: Readonly<Record<string, unknown>>;
 }
 
+/** One step of the saga as a client draws it (a stepper of N steps). */
+export interface StepView {
+  readonly name: string;
+  readonly label: string;
+  readonly state: StepState;
+  /** Why the step refused, on the failed step. */
+  readonly reason?: string;
+}
+
 export interface OrderState {
   readonly status: OrderStatus;
   readonly statusText: OrderStatusText;
-  /** The restaurant's price once it reserved, else the catalogue's. */
+  /** The price a step reported (the restaurant's), else the catalogue's. */
   readonly priceCents: number;
   readonly restaurantPhone?: string;
   readonly restaurantAddress?: string;
@@ -98,44 +108,99 @@ export interface OrderState {
   readonly riderPhone?: string;
   readonly receiptId?: string;
   readonly amountCents?: number;
-  /** The first step (in saga order) that rejected the order, once its cancellation is known. */
-  readonly rejection?: { readonly step: SagaStep; readonly reason: string };
-  /** Steps that released what they had reserved. */
-  readonly compensated: readonly CompensatingStep[];
+  /** The first step (in saga order) that rejected the order, once its failure is known. */
+  readonly rejection?: { readonly step: string; readonly reason: string };
+  /** Steps that undid their success because a later one failed, in saga order. */
+  readonly compensated: readonly string[];
+  /** Every step of the saga, in saga order. */
+  readonly steps: readonly StepView[];
+  /** The map's shown fields of the succeeded steps, in saga order. */
+  readonly shown: readonly ShownValue[];
   /** One entry per event type (the earliest copy), sorted by time, then saga order. */
   readonly timeline: readonly TimelineEntry[];
 }
 
-const rankOf = (type: string): number => {
-  const rank = (timelineTypes as readonly string[]).indexOf(type);
-  return rank === -1 ? timelineTypes.length : rank;
-};
+/** An order tracker's functions hold no `this`: they may be passed around on their own. */
+export interface OrderTracker {
+  /** The status alone, from the set of event types. */
+  readonly statusOf: (types: Iterable<string>) => OrderStatus;
+  /** The order's state from its facts and the set of its recorded events. */
+  readonly fold: (facts: OrderFacts, events: readonly RecordedEvent[]) => OrderState;
+  /** A total order on events: time, then saga rank, then type, then id (ids are unique). */
+  readonly compareEvents: (a: RecordedEvent, b: RecordedEvent) => number;
+}
 
-/** A total order on events: time, then saga rank, then type, then id (ids are unique). */
-export function compareEvents(a: RecordedEvent, b: RecordedEvent): number {
-  return (
+/** The order tracker of `saga`, reporting statuses as `codes`. Pure. */
+export function createOrderTracker(saga: TrackedSaga, codes: StatusCodes): OrderTracker {
+  const compareEvents = (a: RecordedEvent, b: RecordedEvent): number =>
     Date.parse(a.time) - Date.parse(b.time) ||
-    rankOf(a.type) - rankOf(b.type) ||
+    saga.rankOf(a.type) - saga.rankOf(b.type) ||
     compareText(a.type, b.type) ||
-    compareText(a.id, b.id)
-  );
+    compareText(a.id, b.id);
+
+  /**
+   * Keeps one event per type: the earliest by `compareEvents`. Each step emits one outcome per
+   * order, so a second copy (a producer retry under a new id) is the same fact and is ignored.
+   */
+  const distinctByType = (events: readonly RecordedEvent[]): RecordedEvent[] => {
+    const byType = new Map<string, RecordedEvent>();
+    for (const event of events) {
+      const kept = byType.get(event.type);
+      if (!kept || compareEvents(event, kept) < 0) byType.set(event.type, event);
+    }
+    return [...byType.values()].sort(compareEvents);
+  };
+
+  return {
+    compareEvents,
+    statusOf: (types) => codes[saga.verdict(types).status],
+    fold(facts, events) {
+      const timeline = distinctByType(events);
+      const progress = saga.track(timeline);
+      const status = codes[progress.status];
+      const byType = new Map(timeline.map((event) => [event.type, event.data]));
+      // Success events in saga order: a detail comes from the first step that reports it.
+      const successes = saga.steps
+        .map((step) => byType.get(step.success.type))
+        .filter((data) => data !== undefined);
+      const detail = <T>(read: (data: Readonly<Record<string, unknown>>) => T | undefined) =>
+        successes.reduce<T | undefined>((found, data) => found ?? read(data), undefined);
+      const textOf = (field: string) => detail((data) => text(data, field));
+      const integerOf = (field: string) => detail((data) => integer(data, field));
+      const labels = new Map(saga.steps.map((step) => [step.name, step.label]));
+      const { failure } = progress;
+      return {
+        status,
+        statusText: statusText[status],
+        // This service's own details (the seed's API), read by field name from whichever
+        // steps report them; absent ones stay `undefined`, which JSON responses omit.
+        priceCents: integerOf('priceCents') ?? facts.priceCents,
+        restaurantPhone: textOf('restaurantPhone'),
+        restaurantAddress: textOf('restaurantAddress'),
+        riderId: textOf('riderId'),
+        riderName: textOf('riderName'),
+        riderPhone: textOf('riderPhone'),
+        receiptId: textOf('receiptId'),
+        amountCents: integerOf('amountCents'),
+        ...(failure ? { rejection: { step: failure.step, reason: failure.reason } } : {}),
+        compensated: progress.steps
+          .filter((step) => step.state === 'compensated')
+          .map((step) => step.name),
+        steps: progress.steps.map((step) => ({
+          name: step.name,
+          label: labels.get(step.name) ?? step.name,
+          state: step.state,
+          ...(failure?.step === step.name ? { reason: failure.reason } : {}),
+        })),
+        shown: progress.shown,
+        timeline: timeline.map(({ id, type, time, data }) => ({ id, type, time, data })),
+      };
+    },
+  };
 }
 
 function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/**
- * Keeps one event per type: the earliest by `compareEvents`. Each step emits one outcome per
- * order, so a second copy (a producer retry under a new id) is the same fact and is ignored.
- */
-export function distinctByType(events: readonly RecordedEvent[]): RecordedEvent[] {
-  const byType = new Map<string, RecordedEvent>();
-  for (const event of events) {
-    const kept = byType.get(event.type);
-    if (!kept || compareEvents(event, kept) < 0) byType.set(event.type, event);
-  }
-  return [...byType.values()].sort(compareEvents);
 }
 
 function text(data: Readonly<Record<string, unknown>>, key: string): string | undefined {
@@ -146,54 +211,4 @@ function text(data: Readonly<Record<string, unknown>>, key: string): string | un
 function integer(data: Readonly<Record<string, unknown>>, key: string): number | undefined {
   const value = data[key];
   return typeof value === 'number' && Number.isInteger(value) ? value : undefined;
-}
-
-/** Derives the status alone from the set of event types. */
-export function statusOf(types: ReadonlySet<string>): OrderStatus {
-  const cancelled =
-    cancellations.some(({ type }) => types.has(type)) ||
-    [...compensationTypes].some((type) => types.has(type));
-  if (cancelled) return 5;
-  if (types.has('payment_done')) return 2;
-  if ([...forwardTypes].some((type) => types.has(type))) return 1;
-  return 0;
-}
-
-/** The order's state from its facts and the set of its recorded events. Pure. */
-export function foldOrder(facts: OrderFacts, events: readonly RecordedEvent[]): OrderState {
-  const timeline = distinctByType(events);
-  const byType = new Map(timeline.map((event) => [event.type, event.data]));
-  const status = statusOf(new Set(byType.keys()));
-
-  const reserved = byType.get('restaurant_reserved');
-  const assigned = byType.get('rider_assigned');
-  const paid = byType.get('payment_done');
-  const rejected = cancellations.find(({ type }) => byType.has(type));
-  const rejectionData = rejected && byType.get(rejected.type);
-
-  return {
-    status,
-    statusText: statusText[status],
-    priceCents: (reserved && integer(reserved, 'priceCents')) ?? facts.priceCents,
-    // Absent facts stay `undefined`, which JSON responses omit.
-    restaurantPhone: reserved && text(reserved, 'restaurantPhone'),
-    restaurantAddress: reserved && text(reserved, 'restaurantAddress'),
-    riderId: assigned && text(assigned, 'riderId'),
-    riderName: assigned && text(assigned, 'riderName'),
-    riderPhone: assigned && text(assigned, 'riderPhone'),
-    receiptId: paid && text(paid, 'receiptId'),
-    amountCents: paid && integer(paid, 'amountCents'),
-    ...(rejected && rejectionData
-      ? {
-          rejection: {
-            step: rejected.step,
-            reason: text(rejectionData, rejected.reasonField) ?? 'no reason given',
-          },
-        }
-      : {}),
-    compensated: (['restaurant', 'rider'] as const).filter((step) =>
-      byType.has(`${step}_compensated`),
-    ),
-    timeline: timeline.map(({ id, type, time, data }) => ({ id, type, time, data })),
-  };
 }

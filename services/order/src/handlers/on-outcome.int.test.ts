@@ -2,6 +2,7 @@ import { type HandlerContext, listDeadLetters } from '@cads/consumer';
 import { type Message, silentLogger } from '@cads/messaging';
 import { waitFor } from '@cads/messaging/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { orderTracker } from '../order-tracker.ts';
 import { readOrderStatus } from '../store/orders.ts';
 import {
   type OrderHarness,
@@ -240,7 +241,7 @@ describe('order consumes saga outcomes (PGlite)', () => {
           log: silentLogger,
           attempt: 1,
         };
-        await recordOutcome(message, context);
+        await recordOutcome(message, context, orderTracker());
         return count;
       });
 

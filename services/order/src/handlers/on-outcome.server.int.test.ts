@@ -5,6 +5,7 @@ import { type Database, loadMigrations, migrate, type Transaction } from '@cads/
 import { openPostgresDatabase } from '@cads/storage-postgres';
 import { createTestDatabase, postgresSkipReason, type TestDatabase } from '@cads/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { orderTracker } from '../order-tracker.ts';
 import { listOrderEvents } from '../store/order-events.ts';
 import { insertOrder, readOrderStatus } from '../store/orders.ts';
 import { recordOutcome } from './on-outcome.ts';
@@ -84,13 +85,13 @@ describe.skipIf(skip !== undefined)(
       const held = new Promise<void>((resolve) => (release = resolve));
       let firstRecorded = false;
       const first = db.transaction(async (tx) => {
-        await recordOutcome(cancelled, context(tx));
+        await recordOutcome(cancelled, context(tx), orderTracker());
         firstRecorded = true;
         await held;
       });
       await waitFor('the first event recorded, its transaction open', () => firstRecorded);
       // The second statement starts (and takes its snapshot) before the first one commits.
-      const second = db.transaction((tx) => recordOutcome(paid, context(tx)));
+      const second = db.transaction((tx) => recordOutcome(paid, context(tx), orderTracker()));
       await waitFor(
         'the second waiting for the order lock',
         async () => (await lockWaiters()) === 1,

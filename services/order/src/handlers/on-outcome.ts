@@ -1,23 +1,18 @@
 import { type HandlerContext, type HandlerDefinition, on, TerminalError } from '@cads/consumer';
 import type { Message } from '@cads/messaging';
-import { paymentEvents } from '@cads/payment/contracts';
-import { restaurantEvents } from '@cads/restaurant/contracts';
-import { riderEvents } from '@cads/rider/contracts';
-import { foldOrder, type OutcomeType } from '../domain/order-state.ts';
+import type { SagaMap } from '@cads/saga';
+import type { OrderTracker } from '../domain/order-state.ts';
 import { recordOrderEvent } from '../store/order-events.ts';
 import { updateOrderStatus } from '../store/orders.ts';
-
-/** What every outcome event carries, whatever its step (a type, so it is a plain record). */
-type OutcomeData = { readonly orderId: string; readonly userId: string };
 
 /**
  * Records one outcome event on the order's timeline and recomputes the order's status from
  * the set of its events, in the consumer's transaction (so exactly once per event id).
  *
  * Guarantees:
- * - The status is `foldOrder` of every recorded event, whatever order they arrived in: the
- *   order's row is locked before the event is recorded and the events are read, so two events
- *   of one order never recompute concurrently, even on two instances.
+ * - The status is the tracker's fold of every recorded event, whatever order they arrived in:
+ *   the order's row is locked before the event is recorded and the events are read, so two
+ *   events of one order never recompute concurrently, even on two instances.
  * - A second copy of an event (same id) is absorbed by the inbox and by the timeline's key;
  *   a copy under a new id is audited but changes neither the status nor the view.
  * - An event for an order this service never accepted, whose subject is not its order, or
@@ -27,10 +22,15 @@ type OutcomeData = { readonly orderId: string; readonly userId: string };
  *   a race; storing it blindly would hide it and keep rows no order owns.
  */
 export async function recordOutcome(
-  message: Message<OutcomeData>,
+  message: Message<unknown>,
   { tx }: HandlerContext,
+  tracker: OrderTracker,
 ): Promise<void> {
-  const { orderId, userId } = message.data;
+  const data = isRecord(message.data) ? message.data : {};
+  const { orderId, userId } = data;
+  if (typeof orderId !== 'string' || typeof userId !== 'string') {
+    throw new TerminalError(`${message.type} ${message.id}: no orderId and userId in its data`);
+  }
   if (message.subject !== orderId) {
     throw new TerminalError(
       `${message.type} ${message.id}: subject ${message.subject} is not its order ${orderId}`,
@@ -42,7 +42,7 @@ export async function recordOutcome(
     id: message.id,
     type: message.type,
     time: message.time,
-    data: message.data,
+    data,
   });
   if (!recording) {
     throw new TerminalError(`${message.type} ${message.id}: unknown order ${orderId}`);
@@ -54,20 +54,31 @@ export async function recordOutcome(
     );
   }
   if (!recording.recorded) return;
-  const { status } = foldOrder(order, recording.events);
+  const { status } = tracker.fold(order, recording.events);
   if (status !== order.status) await updateOrderStatus(tx, orderId, status);
 }
 
-const outcomeSchemas = { ...restaurantEvents, ...riderEvents, ...paymentEvents };
+function isRecord(value: unknown): value is Readonly<Record<string, unknown>> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
 
-/** One handler per outcome event of the saga, each validating its payload by contract. */
-export const outcomeHandlers: Readonly<Record<OutcomeType, HandlerDefinition>> = {
-  restaurant_reserved: on(outcomeSchemas.restaurant_reserved, recordOutcome),
-  restaurant_cancelled: on(outcomeSchemas.restaurant_cancelled, recordOutcome),
-  restaurant_compensated: on(outcomeSchemas.restaurant_compensated, recordOutcome),
-  rider_assigned: on(outcomeSchemas.rider_assigned, recordOutcome),
-  rider_cancelled: on(outcomeSchemas.rider_cancelled, recordOutcome),
-  rider_compensated: on(outcomeSchemas.rider_compensated, recordOutcome),
-  payment_done: on(outcomeSchemas.payment_done, recordOutcome),
-  payment_cancelled: on(outcomeSchemas.payment_cancelled, recordOutcome),
-};
+/**
+ * One handler per event the map says the saga's tracker (the start event's producer) consumes:
+ * every step's success, failure and compensation. Each validates its payload against the
+ * schema the map holds for its type (the producer's contract) before `recordOutcome` runs.
+ */
+export function outcomeHandlers(
+  saga: SagaMap,
+  tracker: OrderTracker,
+): Readonly<Record<string, HandlerDefinition>> {
+  return Object.fromEntries(
+    saga.consumedBy(saga.start.producer).map((type) => {
+      const event = saga.event(type);
+      if (!event) throw new Error(`saga ${saga.name} lists ${type} but does not declare it`);
+      return [
+        type,
+        on(event.schema, (message, context) => recordOutcome(message, context, tracker)),
+      ];
+    }),
+  );
+}

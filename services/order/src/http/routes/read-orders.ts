@@ -1,6 +1,6 @@
 import { type HttpApp, httpProblem, ProblemDetailsSchema } from '@cads/http';
 import type { RouteContext } from '@cads/service';
-import { foldOrder, type OrderStatus, statusText } from '../../domain/order-state.ts';
+import { type OrderStatus, type OrderTracker, statusText } from '../../domain/order-state.ts';
 import { listOrderEvents } from '../../store/order-events.ts';
 import { findOrder, listOrdersOfUser, type StoredOrder } from '../../store/orders.ts';
 import {
@@ -14,7 +14,7 @@ import {
 
 const defaultHistoryLimit = 50;
 
-/** Stored statuses are written only from `statusOf`, so anything else is a corrupt row. */
+/** Stored statuses are written only by the tracker's fold, so anything else is a corrupt row. */
 function knownStatus(order: StoredOrder): OrderStatus {
   const { status } = order;
   if (status === 0 || status === 1 || status === 2 || status === 5) return status;
@@ -25,7 +25,11 @@ function knownStatus(order: StoredOrder): OrderStatus {
  * `GET /api/orders/:id` (state and timeline, folded from the events at read time, so it is
  * never behind the events recorded) and `GET /api/orders?userId=` (history, newest first).
  */
-export function registerReadOrders(app: HttpApp, { db }: RouteContext): void {
+export function registerReadOrders(
+  app: HttpApp,
+  { db }: RouteContext,
+  { tracker }: { readonly tracker: OrderTracker },
+): void {
   app.get(
     '/api/orders/:id',
     {
@@ -47,7 +51,7 @@ export function registerReadOrders(app: HttpApp, { db }: RouteContext): void {
       if (!order || (viewer !== undefined && viewer !== order.userId)) {
         throw httpProblem('CADS_NOT_FOUND', `There is no order ${orderId}.`);
       }
-      const state = foldOrder(order, await listOrderEvents(db, orderId));
+      const state = tracker.fold(order, await listOrderEvents(db, orderId));
       return {
         orderId: order.orderId,
         userId: order.userId,
@@ -56,6 +60,8 @@ export function registerReadOrders(app: HttpApp, { db }: RouteContext): void {
         createdAt: order.createdAt.toISOString(),
         ...state,
         compensated: [...state.compensated],
+        steps: [...state.steps],
+        shown: [...state.shown],
         timeline: [...state.timeline],
       };
     },

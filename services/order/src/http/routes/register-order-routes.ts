@@ -1,13 +1,14 @@
 import type { HttpApp } from '@cads/http';
 import type { RouteContext } from '@cads/service';
+import type { OrderTracker } from '../../domain/order-state.ts';
 import { registerPlaceOrder } from './place-order.ts';
 import { registerReadOrders } from './read-orders.ts';
 
 export function registerOrderRoutes(
   app: HttpApp,
   context: RouteContext,
-  options: { readonly now: () => Date },
+  options: { readonly now: () => Date; readonly tracker: OrderTracker },
 ): void {
   registerPlaceOrder(app, context, options);
-  registerReadOrders(app, context);
+  registerReadOrders(app, context, options);
 }
