@@ -8,6 +8,7 @@ import type {
   PlaceOrderBody,
   Session,
 } from '@cads/bff/contracts';
+import type { SagaDescription } from '@cads/saga/verdict';
 import {
   isClientConfig,
   isMenu,
@@ -16,6 +17,7 @@ import {
   isOrderHistory,
   isOrderView,
   isRecord,
+  isSagaDescription,
   isSession,
 } from './parse.ts';
 
@@ -60,6 +62,11 @@ export interface Api {
   /** `undefined` when the order does not exist or is another user's. */
   order(orderId: string): Promise<OrderView | undefined>;
   notifications(): Promise<NotificationInbox>;
+  /**
+   * The map of the saga the system runs (its steps, their events and labels). Asked once: a
+   * success is kept for the lifetime of this `Api`; a failure is not, so the next call asks again.
+   */
+  saga(): Promise<SagaDescription>;
 }
 
 type Fetch = (input: string, init: RequestInit) => Promise<Response>;
@@ -96,6 +103,8 @@ export function createApi(fetchImpl: Fetch = (input, init) => fetch(input, init)
   }
 
   const orderPath = (orderId: string): string => `/api/orders/${encodeURIComponent(orderId)}`;
+  // The map changes only when the system is redeployed, and a page is reloaded then.
+  let saga: Promise<SagaDescription> | undefined;
 
   return {
     config: () => request('GET', '/api/config', isClientConfig),
@@ -114,6 +123,13 @@ export function createApi(fetchImpl: Fetch = (input, init) => fetch(input, init)
       }
     },
     notifications: () => request('GET', '/api/notifications', isNotificationInbox),
+    saga: () => {
+      saga ??= request('GET', '/api/saga', isSagaDescription).catch((error: unknown) => {
+        saga = undefined;
+        throw error;
+      });
+      return saga;
+    },
   };
 }
 

@@ -64,4 +64,42 @@ describe('api', () => {
     await expect(api.order('a/b')).resolves.toBeUndefined();
     expect(calls[0]?.input).toBe('/api/orders/a%2Fb');
   });
+
+  it('asks for the saga map once, and again only after a failure', async () => {
+    const saga = {
+      name: 'food-delivery',
+      label: 'Food delivery',
+      key: 'orderId',
+      start: { type: 'order_created', label: 'Order', producer: 'order' },
+      steps: [
+        {
+          name: 'restaurant',
+          label: 'Restaurant',
+          trigger: 'order_created',
+          success: 'restaurant_reserved',
+          failure: 'restaurant_cancelled',
+          reasonField: 'restaurantCancellationReason',
+          compensateOn: [],
+          shows: [{ field: 'priceCents', label: 'Price', format: 'cents' }],
+        },
+      ],
+      completion: 'restaurant_reserved',
+    };
+    const answers = [
+      () => Promise.reject(new TypeError('Failed to fetch')),
+      () => Promise.resolve(new Response(JSON.stringify({ ...saga, steps: 'none' }))),
+      () => Promise.resolve(new Response(JSON.stringify(saga))),
+    ];
+    const calls: string[] = [];
+    const api = createApi((input) => {
+      calls.push(input);
+      const answer = answers[calls.length - 1];
+      return answer ? answer() : Promise.reject(new Error('asked again'));
+    });
+    await expect(api.saga()).rejects.toMatchObject({ kind: 'network' });
+    await expect(api.saga()).rejects.toMatchObject({ kind: 'invalid' });
+    await expect(api.saga()).resolves.toEqual(saga);
+    await expect(api.saga()).resolves.toEqual(saga);
+    expect(calls).toEqual(['/api/saga', '/api/saga', '/api/saga']);
+  });
 });

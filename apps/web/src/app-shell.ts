@@ -5,6 +5,7 @@ import type {
   NotificationInbox,
   Session,
 } from '@cads/bff/contracts';
+import type { SagaDescription } from '@cads/saga/verdict';
 import { html, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import { keyed } from 'lit/directives/keyed.js';
 import { ApiError, networkErrorMessage, type Api } from './api.ts';
@@ -31,6 +32,8 @@ export interface AppDependencies {
 /** Used until `/api/config` answers, and if it never does. */
 const fallbackConfig: ClientConfig = { transport: 'sse', slowNoticeMs: 5_000, heartbeatMs: 15_000 };
 const inboxRefreshMs = 15_000;
+/** How long after a failed `GET /api/saga` it is asked again (the order screen needs it). */
+const sagaRetryMs = 3_000;
 const productName = 'CADS Eats';
 
 const titles: Readonly<Record<Route['screen'], string>> = {
@@ -49,6 +52,8 @@ export class CadsApp extends LightElement {
     session: { state: true },
     menu: { state: true },
     menuError: { state: true },
+    saga: { state: true },
+    sagaError: { state: true },
     inbox: { state: true },
     inboxLoaded: { state: true },
     inboxError: { state: true },
@@ -68,6 +73,9 @@ export class CadsApp extends LightElement {
   declare private session: Session | undefined;
   declare private menu: Menu | undefined;
   declare private menuError: string | undefined;
+  /** The map of the saga the system runs, asked once the session is known. */
+  declare private saga: SagaDescription | undefined;
+  declare private sagaError: string | undefined;
   declare private inbox: NotificationInbox;
   declare private inboxLoaded: boolean;
   declare private inboxError: string | undefined;
@@ -83,6 +91,7 @@ export class CadsApp extends LightElement {
   declare private signOuts: number;
 
   private inboxTimer: ReturnType<typeof setInterval> | undefined;
+  private sagaTimer: ReturnType<typeof setTimeout> | undefined;
   private routeChanged = false;
 
   constructor() {
@@ -111,8 +120,10 @@ export class CadsApp extends LightElement {
     void this.loadConfig();
     // The session first: a first visit has no cookie, and concurrent requests would each make
     // the BFF mint a different guest, the last answer's cookie winning. The menu (and with it
-    // ordering) and the inbox wait for the one identity.
-    void this.loadSession().then(() => Promise.all([this.loadMenu(), this.refreshInbox()]));
+    // ordering), the inbox and the saga's map wait for the one identity.
+    void this.loadSession().then(() =>
+      Promise.all([this.loadMenu(), this.refreshInbox(), this.loadSaga()]),
+    );
   }
 
   override disconnectedCallback(): void {
@@ -120,6 +131,7 @@ export class CadsApp extends LightElement {
     window.removeEventListener('hashchange', this.onHashChange);
     document.removeEventListener('visibilitychange', this.onVisible);
     clearInterval(this.inboxTimer);
+    clearTimeout(this.sagaTimer);
   }
 
   private readonly onHashChange = (): void => {
@@ -158,6 +170,21 @@ export class CadsApp extends LightElement {
       this.restaurantId ??= menu[0]?.id;
     } catch (error) {
       this.menuError = messageOf(error);
+    }
+  }
+
+  /** Asks for the saga's map until it has it: each failure is shown, and retried. */
+  private async loadSaga(): Promise<void> {
+    clearTimeout(this.sagaTimer);
+    if (this.saga) return;
+    try {
+      this.saga = await this.dependencies.api.saga();
+      this.sagaError = undefined;
+    } catch (error) {
+      this.sagaError = messageOf(error);
+      if (this.isConnected) {
+        this.sagaTimer = setTimeout(() => void this.loadSaga(), sagaRetryMs);
+      }
     }
   }
 
@@ -448,9 +475,12 @@ export class CadsApp extends LightElement {
       html`<cads-order
         .orderId=${orderId}
         .menu=${this.menu}
+        .saga=${this.saga}
+        .sagaError=${this.sagaError}
         .transport=${transport}
         .connectLive=${this.dependencies.connectLive[transport]}
         .slowNoticeMs=${config.slowNoticeMs}
+        @saga-retry=${() => void this.loadSaga()}
       ></cads-order>`,
     )}`;
   }

@@ -1,46 +1,37 @@
 import type { OrderView } from '@cads/bff/contracts';
+import { progressOf, type SagaDescription, type ShownValue } from '@cads/saga/verdict';
 
 /**
- * What the order screen shows, derived from the order's saga events alone.
+ * What the order screen shows, derived from the saga's map (`GET /api/saga`) and the order's
+ * saga events alone. The decisions are the map's (`progressOf`), so the page and the server
+ * agree; this module only turns them into what a stepper draws.
  *
- * Guarantee: `orderProgress(events)` depends only on the SET of events: their arrival order and
- * repeats (the same event id twice, as when a snapshot and a live event overlap) never change the
- * result. A late forward event never hides a rejection. Pure: no I/O, no clock, no DOM.
+ * Guarantee: `orderProgress(saga, events)` depends only on the SET of events: their arrival
+ * order and repeats (the same event id twice, as when a snapshot and a live event overlap) never
+ * change the result. A late forward event never hides a rejection. Pure: no I/O, no clock, no
+ * DOM.
  */
 
 export type TimelineEntry = OrderView['timeline'][number];
-
-export const stepNames = ['order', 'restaurant', 'rider', 'payment'] as const;
-export type StepName = (typeof stepNames)[number];
 export type StepState = 'pending' | 'active' | 'done' | 'rejected' | 'compensated';
 export type OrderOutcome = 'pending' | 'completed' | 'cancelled';
-export type RejectingStep = Exclude<StepName, 'order'>;
 
 export interface StepProgress {
-  readonly name: StepName;
+  /** The step's name in the map; for the first step, the start event's producer. */
+  readonly name: string;
+  readonly label: string;
   readonly state: StepState;
   /** Why the step rejected the order; only when `state` is `rejected`. */
   readonly reason?: string;
-}
-
-/** Facts each saga step reported, filled in as soon as its event is known. */
-export interface OrderDetails {
-  readonly restaurantPhone?: string;
-  readonly restaurantAddress?: string;
-  /** The restaurant's price for the cart (`restaurant_reserved`). */
-  readonly priceCents?: number;
-  readonly riderName?: string;
-  readonly riderPhone?: string;
-  readonly receiptId?: string;
-  /** What the bank charged (`payment_done`). */
-  readonly amountCents?: number;
+  /** The step's shown fields whose values are known, in the map's order. */
+  readonly shown: readonly ShownValue[];
 }
 
 export interface OrderProgress {
-  /** Always four steps, in saga order. */
+  /** The start event's step, then one per step of the map, in saga order. */
   readonly steps: readonly StepProgress[];
   readonly outcome: OrderOutcome;
-  /** The saga has ended: paid, or a step rejected the order. */
+  /** The saga has ended: every step succeeded, or one rejected the order. */
   readonly final: boolean;
   /**
    * Final and every compensation the rejection causes has been seen: no further event can change
@@ -48,33 +39,12 @@ export interface OrderProgress {
    */
   readonly settled: boolean;
   /** The first step, in saga order, that rejected the order. */
-  readonly rejection?: { readonly step: RejectingStep; readonly reason: string };
+  readonly rejection?: { readonly step: string; readonly label: string; readonly reason: string };
   /** The step to draw as current: the one in progress, the rejected one, or the last one. */
-  readonly current: StepName;
-  readonly details: OrderDetails;
+  readonly current: string;
+  /** Steps whose compensation the rejection calls for and that has not arrived yet. */
+  readonly awaitingCompensation: readonly string[];
 }
-
-const rejections: readonly { step: RejectingStep; type: string; reasonField: string }[] = [
-  { step: 'restaurant', type: 'restaurant_cancelled', reasonField: 'restaurantCancellationReason' },
-  { step: 'rider', type: 'rider_cancelled', reasonField: 'riderCancellationReason' },
-  { step: 'payment', type: 'payment_cancelled', reasonField: 'paymentCancellationReason' },
-];
-
-/** What each rejection makes the earlier steps release. */
-const compensationsAfter: Readonly<Record<RejectingStep, readonly string[]>> = {
-  restaurant: [],
-  rider: ['restaurant_compensated'],
-  payment: ['restaurant_compensated', 'rider_compensated'],
-};
-
-const laterThanRestaurant = [
-  'rider_assigned',
-  'rider_cancelled',
-  'rider_compensated',
-  'payment_done',
-  'payment_cancelled',
-];
-const laterThanRider = ['payment_done', 'payment_cancelled'];
 
 /**
  * Adds events to those already known, keyed by event id. Returns `known` itself when nothing is
@@ -93,100 +63,96 @@ export function addEvents(
   return next ?? known;
 }
 
-/** The order screen's state from the set of the order's saga events. Pure. */
-export function orderProgress(events: Iterable<TimelineEntry>): OrderProgress {
-  const byType = firstOfEachType(events);
-  const has = (type: string): boolean => byType.has(type);
-  const hasAny = (types: readonly string[]): boolean => types.some(has);
-
-  const rejected = rejections.find(({ type }) => has(type));
-  const rejection = rejected && {
-    step: rejected.step,
-    reason: text(byType.get(rejected.type)?.data, rejected.reasonField) ?? 'No reason given',
-  };
-  const compensated = hasAny(['restaurant_compensated', 'rider_compensated']);
-  const paid = has('payment_done');
+/** The order screen's state from the saga's map and the set of the order's saga events. Pure. */
+export function orderProgress(
+  saga: SagaDescription,
+  events: Iterable<TimelineEntry>,
+): OrderProgress {
+  // `progressOf` keeps the first copy of a type it is given: earliest by time, then id, wins
+  // (a producer's retry under a new id is the same fact), whatever the order of arrival.
+  const ordered = [...events].sort(byTimeThenId);
+  const progress = progressOf(
+    saga,
+    // Payloads are JSON objects (checked at the edge, `parse.ts`) with any fields, read as unknown.
+    ordered.map(({ type, data }) => ({ type, data: data as Readonly<Record<string, unknown>> })),
+  );
+  const started = ordered.length > 0;
   const outcome: OrderOutcome =
-    rejected || compensated ? 'cancelled' : paid ? 'completed' : 'pending';
-  const final = outcome !== 'pending';
-  const settled = rejected ? compensationsAfter[rejected.step].every(has) : outcome === 'completed';
+    progress.status === 'completed'
+      ? 'completed'
+      : progress.status === 'failed'
+        ? 'cancelled'
+        : 'pending';
 
-  const orderDone = byType.size > 0;
-  const restaurantDone = has('restaurant_reserved') || hasAny(laterThanRestaurant);
-  const riderDone = has('rider_assigned') || hasAny(laterThanRider);
-  const stepState = (name: RejectingStep, done: boolean, previousDone: boolean): StepProgress => {
-    if (rejection?.step === name) return { name, state: 'rejected', reason: rejection.reason };
-    if (has(`${name}_compensated`)) return { name, state: 'compensated' };
-    if (done) return { name, state: 'done' };
-    return { name, state: previousDone && !final ? 'active' : 'pending' };
-  };
   const steps: StepProgress[] = [
-    { name: 'order', state: orderDone ? 'done' : 'active' },
-    stepState('restaurant', restaurantDone, orderDone),
-    stepState('rider', riderDone, restaurantDone),
-    stepState('payment', paid, riderDone),
+    {
+      name: saga.start.producer,
+      label: saga.start.label,
+      state: started ? 'done' : 'active',
+      shown: [],
+    },
   ];
+  saga.steps.forEach((step, index) => {
+    const verdict = progress.steps[index]?.state ?? 'pending';
+    const previousDone = steps[index]?.state === 'done';
+    const shown = progress.shown.filter((value) => value.step === step.name && isShowable(value));
+    const base = { name: step.name, label: step.label, shown };
+    if (verdict === 'failed') {
+      steps.push({ ...base, state: 'rejected', reason: progress.failure?.reason ?? '' });
+    } else if (verdict === 'compensated') {
+      steps.push({ ...base, state: 'compensated' });
+    } else if (verdict === 'succeeded') {
+      steps.push({ ...base, state: 'done' });
+    } else {
+      steps.push({ ...base, state: previousDone && !progress.final ? 'active' : 'pending' });
+    }
+  });
+
+  const failure = progress.failure;
+  const failed = failure && steps.find(({ name }) => name === failure.step);
+  const rejection =
+    failure && failed
+      ? { step: failed.name, label: failed.label, reason: failure.reason }
+      : undefined;
   const current =
     rejection?.step ??
     steps.find(({ state }) => state === 'active')?.name ??
-    (final ? 'payment' : 'order');
+    (progress.final ? steps[steps.length - 1]!.name : saga.start.producer);
 
   return {
     steps,
     outcome,
-    final,
-    settled,
+    final: progress.final,
+    settled: progress.settled,
     ...(rejection ? { rejection } : {}),
     current,
-    details: detailsOf(byType),
+    awaitingCompensation: progress.awaitingCompensation,
   };
 }
 
-function detailsOf(byType: ReadonlyMap<string, TimelineEntry>): OrderDetails {
-  const reserved = byType.get('restaurant_reserved')?.data;
-  const assigned = byType.get('rider_assigned')?.data;
-  const paid = byType.get('payment_done')?.data;
-  return {
-    restaurantPhone: text(reserved, 'restaurantPhone'),
-    restaurantAddress: text(reserved, 'restaurantAddress'),
-    priceCents: cents(reserved, 'priceCents'),
-    riderName: text(assigned, 'riderName'),
-    riderPhone: text(assigned, 'riderPhone'),
-    receiptId: text(paid, 'receiptId'),
-    amountCents: cents(paid, 'amountCents'),
-  };
+function byTimeThenId(a: TimelineEntry, b: TimelineEntry): number {
+  const at = timeOf(a);
+  const bt = timeOf(b);
+  if (at !== bt) return at < bt ? -1 : 1;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/** Epoch ms; a malformed time sorts last, so the order stays total. */
+function timeOf(event: TimelineEntry): number {
+  const time = Date.parse(event.time);
+  return Number.isNaN(time) ? Number.POSITIVE_INFINITY : time;
 }
 
 /**
- * One event per type: each step emits one outcome per order, so another copy (a producer's retry
- * under a new id) is the same fact. The earliest copy by time, then id, wins whatever the order
- * of arrival.
+ * A value the page can draw in its format: money as integer cents, text as a non-blank string
+ * (or a number). Anything else in a payload is left out rather than drawn wrongly.
  */
-function firstOfEachType(events: Iterable<TimelineEntry>): Map<string, TimelineEntry> {
-  const byType = new Map<string, TimelineEntry>();
-  for (const event of events) {
-    const kept = byType.get(event.type);
-    if (!kept || isEarlier(event, kept)) byType.set(event.type, event);
+function isShowable({ format, value }: ShownValue): boolean {
+  if (format === 'cents') {
+    return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
   }
-  return byType;
-}
-
-function isEarlier(a: TimelineEntry, b: TimelineEntry): boolean {
-  const byTime = Date.parse(a.time) - Date.parse(b.time);
-  return byTime < 0 || (byTime === 0 && a.id < b.id);
-}
-
-/** An event's payload field; payloads are JSON objects with any fields. */
-function field(data: object | undefined, key: string): unknown {
-  return data === undefined ? undefined : (data as Readonly<Record<string, unknown>>)[key];
-}
-
-function text(data: object | undefined, key: string): string | undefined {
-  const value = field(data, key);
-  return typeof value === 'string' && value.trim() !== '' ? value : undefined;
-}
-
-function cents(data: object | undefined, key: string): number | undefined {
-  const value = field(data, key);
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+  return (
+    (typeof value === 'string' && value.trim() !== '') ||
+    (typeof value === 'number' && Number.isFinite(value))
+  );
 }

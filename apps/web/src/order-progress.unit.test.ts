@@ -1,5 +1,72 @@
+import type { SagaDescription } from '@cads/saga/verdict';
 import { describe, expect, it } from 'vitest';
-import { addEvents, orderProgress, type StepState, type TimelineEntry } from './order-progress.ts';
+import {
+  addEvents,
+  orderProgress as progressOn,
+  type StepState,
+  type TimelineEntry,
+} from './order-progress.ts';
+
+/** The food saga's map as `GET /api/saga` serves it. */
+const foodSaga: SagaDescription = {
+  name: 'food-delivery',
+  label: 'Food delivery',
+  key: 'orderId',
+  start: { type: 'order_created', label: 'Order', producer: 'order' },
+  steps: [
+    {
+      name: 'restaurant',
+      label: 'Restaurant',
+      trigger: 'order_created',
+      success: 'restaurant_reserved',
+      failure: 'restaurant_cancelled',
+      reasonField: 'restaurantCancellationReason',
+      compensation: 'restaurant_compensated',
+      compensateOn: ['rider_cancelled', 'payment_cancelled'],
+      shows: [
+        { field: 'restaurantAddress', label: 'Address' },
+        { field: 'restaurantPhone', label: 'Phone' },
+        { field: 'priceCents', label: 'Price', format: 'cents' },
+      ],
+    },
+    {
+      name: 'rider',
+      label: 'Rider',
+      trigger: 'restaurant_reserved',
+      success: 'rider_assigned',
+      failure: 'rider_cancelled',
+      reasonField: 'riderCancellationReason',
+      compensation: 'rider_compensated',
+      compensateOn: ['payment_cancelled'],
+      shows: [
+        { field: 'riderName', label: 'Rider' },
+        { field: 'riderPhone', label: 'Phone' },
+      ],
+    },
+    {
+      name: 'payment',
+      label: 'Payment',
+      trigger: 'rider_assigned',
+      success: 'payment_done',
+      failure: 'payment_cancelled',
+      reasonField: 'paymentCancellationReason',
+      compensateOn: [],
+      shows: [
+        { field: 'amountCents', label: 'Charged', format: 'cents' },
+        { field: 'receiptId', label: 'Receipt' },
+      ],
+    },
+  ],
+  completion: 'payment_done',
+};
+
+const orderProgress = (events: Iterable<TimelineEntry>) => progressOn(foodSaga, events);
+
+/** The shown values of a step, field → value. */
+function shownOf(events: readonly TimelineEntry[], step: string): Record<string, unknown> {
+  const found = orderProgress(events).steps.find(({ name }) => name === step);
+  return Object.fromEntries((found?.shown ?? []).map(({ field, value }) => [field, value]));
+}
 
 let sequence = 0;
 function event(type: string, data: Record<string, unknown> = {}, id?: string): TimelineEntry {
@@ -109,7 +176,7 @@ describe('orderProgress', () => {
     });
   });
 
-  it('when all accept, shows four done steps, completed, and every detail', () => {
+  it('when all accept, shows four done steps, completed, and every shown field', () => {
     const progress = orderProgress(outcomes['all accept']);
     expect(states(outcomes['all accept'])).toEqual({
       order: 'done',
@@ -119,15 +186,25 @@ describe('orderProgress', () => {
     });
     expect(progress).toMatchObject({ outcome: 'completed', final: true, settled: true });
     expect(progress.rejection).toBeUndefined();
-    expect(progress.details).toEqual({
-      restaurantPhone: '+34 600 000 001',
+    expect(progress.current).toBe('payment');
+    expect(progress.steps.map(({ label }) => label)).toEqual([
+      'Order',
+      'Restaurant',
+      'Rider',
+      'Payment',
+    ]);
+    const all = outcomes['all accept'];
+    expect(shownOf(all, 'restaurant')).toEqual({
       restaurantAddress: 'Calle Mayor 1, Madrid',
+      restaurantPhone: '+34 600 000 001',
       priceCents: 5230,
-      riderName: 'Lucía',
-      riderPhone: '+34 600 000 002',
-      receiptId: 'rcpt-42',
-      amountCents: 5230,
     });
+    expect(shownOf(all, 'rider')).toEqual({ riderName: 'Lucía', riderPhone: '+34 600 000 002' });
+    expect(shownOf(all, 'payment')).toEqual({ amountCents: 5230, receiptId: 'rcpt-42' });
+    expect(progress.steps[3]?.shown.map(({ label, format }) => [label, format])).toEqual([
+      ['Charged', 'cents'],
+      ['Receipt', undefined],
+    ]);
   });
 
   it('when the restaurant rejects (503), shows the restaurant rejected with its reason', () => {
@@ -140,15 +217,17 @@ describe('orderProgress', () => {
     });
     expect(progress.steps[1]).toEqual({
       name: 'restaurant',
+      label: 'Restaurant',
       state: 'rejected',
       reason: 'restaurant busy',
+      shown: [],
     });
     expect(progress).toMatchObject({
       outcome: 'cancelled',
       final: true,
       settled: true,
       current: 'restaurant',
-      rejection: { step: 'restaurant', reason: 'restaurant busy' },
+      rejection: { step: 'restaurant', label: 'Restaurant', reason: 'restaurant busy' },
     });
   });
 
@@ -167,8 +246,9 @@ describe('orderProgress', () => {
       current: 'rider',
       rejection: { step: 'rider', reason: 'no rider available' },
     });
-    expect(progress.details).toMatchObject({ restaurantPhone: '+34 600 000 001' });
-    expect(progress.details.riderName).toBeUndefined();
+    const events = outcomes['rider rejects (404)'];
+    expect(shownOf(events, 'restaurant')).toMatchObject({ restaurantPhone: '+34 600 000 001' });
+    expect(shownOf(events, 'rider')).toEqual({});
   });
 
   it('when the payment rejects (402), shows it rejected and restaurant and rider released', () => {
@@ -185,12 +265,13 @@ describe('orderProgress', () => {
       settled: true,
       rejection: { step: 'payment', reason: 'payment platform busy' },
     });
-    expect(progress.details.receiptId).toBeUndefined();
+    expect(shownOf(outcomes['payment rejects (402)'], 'payment')).toEqual({});
   });
 
   it('is final but not settled until the compensations the rejection causes arrive', () => {
     const beforeRelease = orderProgress([created, reserved, assigned, paymentBusy]);
     expect(beforeRelease).toMatchObject({ final: true, settled: false, outcome: 'cancelled' });
+    expect(beforeRelease.awaitingCompensation).toEqual(['rider', 'restaurant']);
     expect(states([created, reserved, assigned, paymentBusy])).toMatchObject({
       restaurant: 'done',
       rider: 'done',
@@ -199,6 +280,7 @@ describe('orderProgress', () => {
     const halfway = orderProgress([created, reserved, assigned, paymentBusy, riderReleased]);
     expect(halfway.settled).toBe(false);
     expect(halfway.steps[2]?.state).toBe('compensated');
+    expect(halfway.awaitingCompensation).toEqual(['restaurant']);
   });
 
   it('treats a compensation that arrives before its rejection as a cancellation', () => {
@@ -230,21 +312,20 @@ describe('orderProgress', () => {
     const bare = event('rider_cancelled', { orderId: 'o1', status: 4 });
     expect(orderProgress([created, reserved, bare]).rejection).toEqual({
       step: 'rider',
-      reason: 'No reason given',
+      label: 'Rider',
+      reason: 'no reason given',
     });
   });
 
-  it('ignores details of the wrong type', () => {
-    const odd = event('restaurant_reserved', { priceCents: '52.30', restaurantPhone: 42 });
-    expect(orderProgress([created, odd]).details).toEqual({
-      restaurantPhone: undefined,
-      restaurantAddress: undefined,
-      priceCents: undefined,
-      riderName: undefined,
-      riderPhone: undefined,
-      receiptId: undefined,
-      amountCents: undefined,
+  it('leaves out shown values that cannot be drawn in their format', () => {
+    const odd = event('restaurant_reserved', {
+      priceCents: '52.30',
+      restaurantPhone: { number: 1 },
+      restaurantAddress: '  ',
     });
+    expect(shownOf([created, odd], 'restaurant')).toEqual({});
+    const fractional = event('restaurant_reserved', { priceCents: 52.3, restaurantPhone: 600 });
+    expect(shownOf([created, fractional], 'restaurant')).toEqual({ restaurantPhone: 600 });
   });
 
   describe('depends only on the set of events', () => {
@@ -268,8 +349,115 @@ describe('orderProgress', () => {
       const a = orderProgress([created, reserved, assigned, paid, retry]);
       const b = orderProgress([retry, created, assigned, paid, reserved]);
       expect(a).toEqual(b);
-      expect(a.details.receiptId).toBe('rcpt-42');
+      expect(shownOf([retry, created, assigned, paid, reserved], 'payment')).toMatchObject({
+        receiptId: 'rcpt-42',
+      });
     });
+  });
+});
+
+/** The food saga composed with a fifth step, a kitchen that can refuse, before the payment. */
+const withKitchen: SagaDescription = {
+  ...foodSaga,
+  steps: [
+    ...foodSaga.steps.slice(0, 2).map((step) => ({
+      ...step,
+      compensateOn: [...step.compensateOn, 'kitchen_cancelled'],
+    })),
+    {
+      name: 'kitchen',
+      label: 'Kitchen',
+      trigger: 'rider_assigned',
+      success: 'kitchen_accepted',
+      failure: 'kitchen_cancelled',
+      reasonField: 'kitchenCancellationReason',
+      compensation: 'kitchen_compensated',
+      compensateOn: ['payment_cancelled'],
+      shows: [
+        { field: 'readyInMinutes', label: 'Ready in' },
+        { field: 'tipCents', label: 'Tip', format: 'cents' },
+      ],
+    },
+    { ...foodSaga.steps[2]!, trigger: 'kitchen_accepted' },
+  ],
+};
+
+describe('orderProgress on a map with five steps', () => {
+  const progress = (events: readonly TimelineEntry[]) => progressOn(withKitchen, events);
+  const statesOf = (events: readonly TimelineEntry[]) =>
+    Object.fromEntries(progress(events).steps.map(({ name, state }) => [name, state]));
+  const accepted = event('kitchen_accepted', { orderId: 'o1', readyInMinutes: 25, tipCents: 150 });
+  const refused = event('kitchen_cancelled', {
+    orderId: 'o1',
+    kitchenCancellationReason: 'out of basil',
+  });
+  const kitchenRejects = [
+    created,
+    reserved,
+    assigned,
+    refused,
+    accepted,
+    restaurantReleased,
+    riderReleased,
+  ];
+
+  it('draws the start and each step of the map with its label, in saga order', () => {
+    expect(progress([]).steps.map(({ name, label }) => [name, label])).toEqual([
+      ['order', 'Order'],
+      ['restaurant', 'Restaurant'],
+      ['rider', 'Rider'],
+      ['kitchen', 'Kitchen'],
+      ['payment', 'Payment'],
+    ]);
+  });
+
+  it('makes the extra step active after the rider, and shows its fields', () => {
+    expect(statesOf([created, reserved, assigned])).toEqual({
+      order: 'done',
+      restaurant: 'done',
+      rider: 'done',
+      kitchen: 'active',
+      payment: 'pending',
+    });
+    const kitchen = progress([created, reserved, assigned, accepted]).steps[3];
+    expect(kitchen?.state).toBe('done');
+    expect(kitchen?.shown.map(({ label, value }) => [label, value])).toEqual([
+      ['Ready in', 25],
+      ['Tip', 150],
+    ]);
+    expect(progress([created, reserved, assigned, accepted]).current).toBe('payment');
+  });
+
+  it('when the extra step rejects, it is rejected with its reason, despite a late success', () => {
+    expect(statesOf(kitchenRejects)).toEqual({
+      order: 'done',
+      restaurant: 'compensated',
+      rider: 'compensated',
+      kitchen: 'rejected',
+      payment: 'pending',
+    });
+    expect(progress(kitchenRejects)).toMatchObject({
+      outcome: 'cancelled',
+      final: true,
+      settled: true,
+      current: 'kitchen',
+      rejection: { step: 'kitchen', label: 'Kitchen', reason: 'out of basil' },
+    });
+    expect(progress(kitchenRejects).steps[3]?.reason).toBe('out of basil');
+  });
+
+  it('is settled only once both earlier steps have released', () => {
+    const waiting = progress([created, reserved, assigned, refused, riderReleased]);
+    expect(waiting).toMatchObject({ final: true, settled: false });
+    expect(waiting.awaitingCompensation).toEqual(['restaurant']);
+  });
+
+  it('depends only on the set of events', () => {
+    const expected = progress(kitchenRejects);
+    for (let seed = 1; seed <= 20; seed += 1) {
+      const noisy = shuffled([...kitchenRejects, ...shuffled(kitchenRejects, seed + 100)], seed);
+      expect(progress(noisy)).toEqual(expected);
+    }
   });
 });
 

@@ -1,15 +1,14 @@
 import type { LiveMessage, LiveTransport, Menu, OrderView } from '@cads/bff/contracts';
+import type { SagaDescription } from '@cads/saga/verdict';
 import { html, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import { icon } from './icons.ts';
-import { LightElement } from './light-element.ts';
+import { emit, LightElement } from './light-element.ts';
 import type { ConnectLive, LiveConnection, LiveStatus } from './live.ts';
 import { formatCents, formatDateTime } from './format.ts';
 import {
   addEvents,
   orderProgress,
   type OrderProgress,
-  type RejectingStep,
-  type StepProgress,
   type TimelineEntry,
 } from './order-progress.ts';
 import { renderOrderStepper } from './order-stepper.ts';
@@ -27,14 +26,17 @@ const settledLingerMs = 3_000;
 const compensationGraceMs = 30_000;
 
 /**
- * One order, live: its progress through the saga from the snapshot and live events of its
- * stream, applied idempotently by event id. The connection closes once nothing more can change
- * and when the element leaves the page.
+ * One order, live: its progress through the saga's map (`saga`, from `GET /api/saga`) from the
+ * snapshot and live events of its stream, applied idempotently by event id. The connection
+ * closes once nothing more can change and when the element leaves the page. Until the map is
+ * known the screen shows it is loading (or `sagaError`, with a `saga-retry` button).
  */
 export class OrderScreen extends LightElement {
   static override properties = {
     orderId: { attribute: false },
     menu: { attribute: false },
+    saga: { attribute: false },
+    sagaError: { attribute: false },
     transport: { attribute: false },
     connectLive: { attribute: false },
     slowNoticeMs: { attribute: false },
@@ -47,6 +49,9 @@ export class OrderScreen extends LightElement {
 
   declare orderId: string;
   declare menu: Menu | undefined;
+  declare saga: SagaDescription | undefined;
+  /** Why the saga's map could not be loaded (the app retries on its own, and on `saga-retry`). */
+  declare sagaError: string | undefined;
   declare transport: LiveTransport;
   declare connectLive: ConnectLive;
   declare slowNoticeMs: number;
@@ -57,7 +62,8 @@ export class OrderScreen extends LightElement {
   declare private slow: boolean;
   declare private streamError: string | undefined;
 
-  private progress: OrderProgress = orderProgress([]);
+  /** `undefined` until the saga's map is known. */
+  private progress: OrderProgress | undefined;
   private connection: LiveConnection | undefined;
   private slowTimer: ReturnType<typeof setTimeout> | undefined;
   private closeTimer: ReturnType<typeof setTimeout> | undefined;
@@ -116,8 +122,9 @@ export class OrderScreen extends LightElement {
   }
 
   protected override willUpdate(changed: PropertyValues): void {
-    if (!changed.has('events')) return;
-    this.progress = orderProgress(this.events.values());
+    if (!changed.has('events') && !changed.has('saga')) return;
+    if (!this.saga) return;
+    this.progress = orderProgress(this.saga, this.events.values());
     if (this.progress.final) clearTimeout(this.slowTimer);
     if (this.progress.settled) this.closeLiveIn(settledLingerMs);
     else if (this.progress.final) this.closeLiveIn(compensationGraceMs);
@@ -140,8 +147,8 @@ export class OrderScreen extends LightElement {
     if (this.liveStatus === 'not-found') return renderNotFound();
     // Nothing is shown of the order before its state arrives, so no step ever flashes a state
     // the order has already left.
-    if (!this.order && this.events.size === 0) return this.renderLoading();
     const progress = this.progress;
+    if (!progress || (!this.order && this.events.size === 0)) return this.renderLoading();
     const restaurant = this.menu?.find(({ id }) => id === this.order?.restaurantId);
     const placedAt = this.order && formatDateTime(this.order.createdAt);
     return html`
@@ -210,10 +217,24 @@ export class OrderScreen extends LightElement {
             ? html`<wa-callout variant="neutral" role="status">${this.streamError}</wa-callout>`
             : nothing
         }
+        ${this.renderSagaError()}
         <wa-skeleton class="order-skeleton order-skeleton--banner" effect="sheen"></wa-skeleton>
         <wa-skeleton class="order-skeleton order-skeleton--card" effect="sheen"></wa-skeleton>
       </section>
     `;
+  }
+
+  private renderSagaError(): TemplateResult | typeof nothing {
+    if (this.saga || !this.sagaError) return nothing;
+    return html`<wa-callout variant="danger" role="alert" data-testid="saga-error">
+        <span slot="icon">${icon('alert')}</span>
+        <strong>The order's steps could not be loaded.</strong><br />${this.sagaError} Trying again…
+      </wa-callout>
+      <p>
+        <button type="button" class="wa-brand" @click=${() => emit(this, 'saga-retry', undefined)}>
+          ${icon('refresh')}<span>Try again now</span>
+        </button>
+      </p>`;
   }
 
   private renderLiveStatus(): TemplateResult {
@@ -258,10 +279,12 @@ export class OrderScreen extends LightElement {
     `;
   }
 
+  /**
+   * The order's own facts; what each step reported is drawn under its step in the stepper.
+   */
   private renderDetails(progress: OrderProgress): TemplateResult {
-    const details = progress.details;
-    const restaurant = this.menu?.find(({ id }) => id === this.order?.restaurantId);
-    const priceCents = details.amountCents ?? details.priceCents ?? this.order?.priceCents;
+    const order = this.order;
+    const restaurant = this.menu?.find(({ id }) => id === order?.restaurantId);
     const later = (waiting: string): TemplateResult =>
       html`<span class="quiet">${progress.final ? '—' : waiting}</span>`;
     return html`
@@ -274,68 +297,14 @@ export class OrderScreen extends LightElement {
               <dd>${restaurant?.name ?? later('Loading…')}</dd>
             </div>
             <div class="facts__row">
-              <dt>${icon('phone', 'icon icon--s')}Restaurant phone</dt>
-              <dd>
-                ${
-                  details.restaurantPhone
-                    ? html`<a href="tel:${details.restaurantPhone}" data-testid="restaurant-phone"
-                        >${details.restaurantPhone}</a
-                      >`
-                    : later('When the restaurant confirms')
-                }
-              </dd>
-            </div>
-            <div class="facts__row">
-              <dt>${icon('pin', 'icon icon--s')}Address</dt>
-              <dd>
-                ${
-                  details.restaurantAddress
-                    ? html`<span data-testid="restaurant-address"
-                        >${details.restaurantAddress}</span
-                      >`
-                    : later('When the restaurant confirms')
-                }
-              </dd>
-            </div>
-            <div class="facts__row">
-              <dt>${icon('rider', 'icon icon--s')}Rider</dt>
-              <dd>
-                ${
-                  details.riderName
-                    ? html`<span data-testid="rider-name">${details.riderName}</span>`
-                    : later('When a rider is assigned')
-                }
-              </dd>
-            </div>
-            <div class="facts__row">
-              <dt>${icon('phone', 'icon icon--s')}Rider phone</dt>
-              <dd>
-                ${
-                  details.riderPhone
-                    ? html`<a href="tel:${details.riderPhone}" data-testid="rider-phone"
-                        >${details.riderPhone}</a
-                      >`
-                    : later('When a rider is assigned')
-                }
-              </dd>
-            </div>
-            <div class="facts__row">
               <dt>${icon('card', 'icon icon--s')}Price</dt>
               <dd>
                 ${
-                  priceCents === undefined
-                    ? later('Loading…')
-                    : html`<strong data-testid="order-price">${formatCents(priceCents)}</strong>`
-                }
-              </dd>
-            </div>
-            <div class="facts__row">
-              <dt>${icon('receipt', 'icon icon--s')}Receipt</dt>
-              <dd>
-                ${
-                  details.receiptId
-                    ? html`<span class="mono" data-testid="receipt-id">${details.receiptId}</span>`
-                    : later('When the payment is done')
+                  order
+                    ? html`<strong data-testid="order-price"
+                        >${formatCents(order.priceCents)}</strong
+                      >`
+                    : later('Loading…')
                 }
               </dd>
             </div>
@@ -391,26 +360,11 @@ interface StatusText {
   readonly symbol: 'spinner' | 'check' | 'cross';
 }
 
-const activeDetail: Readonly<Record<StepProgress['name'], string>> = {
-  order: 'Sending your order…',
-  restaurant: 'Waiting for the restaurant to confirm your order…',
-  rider: 'The restaurant confirmed. Finding a rider…',
-  payment: 'A rider is assigned. Taking the payment…',
-};
-
-const rejectionDetail: Readonly<Record<RejectingStep, string>> = {
-  restaurant: 'The restaurant could not take your order, so it was cancelled. Nothing was charged.',
-  rider:
-    'No rider could deliver it, so the order was cancelled and the restaurant released it. Nothing was charged.',
-  payment:
-    'The payment was declined, so the order was cancelled and the restaurant and rider released it.',
-};
-
 function statusText(progress: OrderProgress, anyEvent: boolean): StatusText {
   if (progress.outcome === 'completed') {
     return {
-      headline: 'Delivered — paid',
-      detail: 'Paid and handed to your rider. Enjoy your meal!',
+      headline: 'Order complete',
+      detail: 'Every step is done. Enjoy your meal!',
       variant: 'success',
       symbol: 'check',
     };
@@ -419,17 +373,57 @@ function statusText(progress: OrderProgress, anyEvent: boolean): StatusText {
     const rejection = progress.rejection;
     return {
       headline: rejection ? `Cancelled: ${rejection.reason}` : 'Cancelled',
-      detail: rejection ? rejectionDetail[rejection.step] : 'Your order was cancelled.',
+      detail: cancellationDetail(progress),
       variant: 'danger',
       symbol: 'cross',
     };
   }
+  const steps = progress.steps;
+  const index = steps.findIndex(({ name }) => name === progress.current);
+  const current = steps[index];
   return {
     headline: 'Order placed — in progress',
-    detail: anyEvent ? activeDetail[progress.current] : 'Loading your order…',
+    detail:
+      !anyEvent || !current
+        ? 'Loading your order…'
+        : index === 0
+          ? 'Sending your order…'
+          : `Waiting for ${current.label} (step ${index + 1} of ${steps.length})…`,
     variant: 'brand',
     symbol: 'spinner',
   };
+}
+
+/** Which step refused, and which earlier steps have released (or are releasing) their part. */
+function cancellationDetail(progress: OrderProgress): string {
+  const labelOf = (name: string): string =>
+    progress.steps.find((step) => step.name === name)?.label ?? name;
+  const released = progress.steps
+    .filter(({ state }) => state === 'compensated')
+    .map(({ label }) => label);
+  const releasing = progress.awaitingCompensation.map(labelOf);
+  const rejection = progress.rejection;
+  return [
+    rejection
+      ? `${rejection.label} could not go ahead, so your order was cancelled.`
+      : 'Your order was cancelled.',
+    released.length > 0 ? `${listed(released)} released ${their(released)} part.` : '',
+    releasing.length > 0
+      ? `Waiting for ${listed(releasing)} to release ${their(releasing)} part…`
+      : '',
+  ]
+    .filter((sentence) => sentence !== '')
+    .join(' ');
+}
+
+function listed(labels: readonly string[]): string {
+  return labels.length <= 1
+    ? (labels[0] ?? '')
+    : `${labels.slice(0, -1).join(', ')} and ${labels[labels.length - 1]}`;
+}
+
+function their(labels: readonly string[]): string {
+  return labels.length === 1 ? 'its' : 'their';
 }
 
 function shortId(orderId: string): string {

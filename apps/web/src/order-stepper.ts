@@ -1,36 +1,9 @@
 import type { OrderView } from '@cads/bff/contracts';
+import type { ShownValue } from '@cads/saga/verdict';
 import { html, nothing, type TemplateResult } from 'lit';
-import { formatTime } from './format.ts';
+import { formatCents, formatTime } from './format.ts';
 import { icon } from './icons.ts';
-import type { OrderProgress, StepName, StepProgress } from './order-progress.ts';
-
-const labels: Readonly<Record<StepName, string>> = {
-  order: 'Order',
-  restaurant: 'Restaurant',
-  rider: 'Rider',
-  payment: 'Payment',
-};
-
-const activeText: Readonly<Record<StepName, string>> = {
-  order: 'Sending…',
-  restaurant: 'Confirming…',
-  rider: 'Finding a rider…',
-  payment: 'Charging…',
-};
-
-const doneText: Readonly<Record<StepName, string>> = {
-  order: 'Placed',
-  restaurant: 'Confirmed',
-  rider: 'Assigned',
-  payment: 'Paid',
-};
-
-const releasedText: Readonly<Record<StepName, string>> = {
-  order: 'Released',
-  restaurant: 'Reservation released',
-  rider: 'Rider released',
-  payment: 'Refunded',
-};
+import type { OrderProgress, StepProgress } from './order-progress.ts';
 
 const variants = {
   pending: 'neutral',
@@ -41,8 +14,10 @@ const variants = {
 } as const;
 
 /**
- * The four saga steps as a Web Awesome stepper. Each step carries `data-state`; a rejected
- * step's reason is its description (`step-<name>-reason`), rendered as text.
+ * The saga's steps as a Web Awesome stepper: the start event's step, then each step of the map,
+ * with its label. Each step carries `data-state`; a rejected step's reason is its description
+ * (`step-<name>-reason`); each shown field known is listed under its step
+ * (`step-<name>-<field>`). Server text is rendered as text.
  */
 export function renderOrderStepper(
   progress: OrderProgress,
@@ -55,13 +30,14 @@ export function renderOrderStepper(
       orientation="auto"
       label="Order progress"
     >
-      ${progress.steps.map((step) => renderStep(step, progress, order))}
+      ${progress.steps.map((step, index) => renderStep(step, index === 0, progress, order))}
     </wa-stepper>
   `;
 }
 
 function renderStep(
   step: StepProgress,
+  isStart: boolean,
   progress: OrderProgress,
   order: OrderView | undefined,
 ): TemplateResult {
@@ -78,35 +54,46 @@ function renderStep(
       ?loading=${state === 'active'}
     >
       ${marker ? html`<span slot="icon" class="step-marker">${marker}</span>` : nothing}
-      ${labels[name]}
-      ${
-        state === 'rejected'
-          ? html`<span slot="description" class="step-reason" data-testid="step-${name}-reason"
-              >${step.reason}</span
-            >`
-          : html`<span slot="description">${description(step, progress, order)}</span>`
-      }
+      ${step.label}
+      <span slot="description" class="step-description">
+        ${
+          state === 'rejected'
+            ? html`<span class="step-reason" data-testid="step-${name}-reason"
+                >${step.reason}</span
+              >`
+            : html`<span>${stateText(step, isStart, progress, order)}</span>`
+        }
+        ${step.shown.map((shown) => renderShown(name, shown))}
+      </span>
     </wa-step>
   `;
 }
 
-function description(
-  { name, state }: StepProgress,
+function renderShown(step: string, { field, label, format, value }: ShownValue): TemplateResult {
+  return html`<span class="step-fact">
+    <span class="step-fact__label">${label}</span>
+    <span data-testid="step-${step}-${field}"
+      >${format === 'cents' && typeof value === 'number' ? formatCents(value) : String(value)}</span
+    >
+  </span>`;
+}
+
+function stateText(
+  { state }: StepProgress,
+  isStart: boolean,
   progress: OrderProgress,
   order: OrderView | undefined,
 ): string {
   switch (state) {
     case 'active':
-      return activeText[name];
-    case 'done':
-      if (name === 'order' && order) {
-        const placedAt = formatTime(order.createdAt);
-        if (placedAt) return `Placed at ${placedAt}`;
-      }
-      if (name === 'rider' && progress.details.riderName) return progress.details.riderName;
-      return doneText[name];
+      return isStart ? 'Sending…' : 'In progress…';
+    case 'done': {
+      const placedAt = isStart && order ? formatTime(order.createdAt) : undefined;
+      if (placedAt) return `Placed at ${placedAt}`;
+      return isStart ? 'Placed' : 'Done';
+    }
     case 'compensated':
-      return releasedText[name];
+      return 'Released';
     case 'pending':
       return progress.final ? 'Skipped' : 'Waiting';
     case 'rejected':

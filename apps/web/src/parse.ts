@@ -8,6 +8,7 @@ import type {
   OrderView,
   Session,
 } from '@cads/bff/contracts';
+import type { SagaDescription } from '@cads/saga/verdict';
 import type { TimelineEntry } from './order-progress.ts';
 
 /**
@@ -23,6 +24,7 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 const isString = (value: unknown): value is string => typeof value === 'string';
+const isOptionalString = (value: unknown): boolean => value === undefined || isString(value);
 const isCents = (value: unknown): value is number =>
   typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 
@@ -102,6 +104,38 @@ export const isNotificationInbox = (value: unknown): value is NotificationInbox 
       createdAt: isString,
     }),
   )(value);
+
+const isShownField = (value: unknown): boolean =>
+  hasFields(value, {
+    field: isString,
+    label: isString,
+    format: (format) => format === undefined || format === 'text' || format === 'cents',
+  });
+
+const isSagaStep = (value: unknown): boolean =>
+  hasFields(value, {
+    name: isString,
+    label: isString,
+    description: isOptionalString,
+    trigger: isString,
+    success: isString,
+    failure: isString,
+    reasonField: isString,
+    compensation: isOptionalString,
+    compensateOn: (names) => Array.isArray(names) && names.every(isString),
+    shows: (shows) => Array.isArray(shows) && shows.every(isShownField),
+  });
+
+export const isSagaDescription = (value: unknown): value is SagaDescription =>
+  hasFields(value, {
+    name: isString,
+    label: isString,
+    description: isOptionalString,
+    key: isString,
+    start: (start) => hasFields(start, { type: isString, label: isString, producer: isString }),
+    steps: (steps) => Array.isArray(steps) && steps.length > 0 && steps.every(isSagaStep),
+    completion: isString,
+  });
 
 /** A live message from its JSON text, or `undefined` when it is not one. */
 export function parseLiveMessage(text: string): LiveMessage | undefined {
