@@ -196,9 +196,15 @@ describe.skipIf(chromiumMissing)(
             'true',
           );
           if (outcome.name === 'all accept') {
-            await poll(() => page.getByTestId('receipt-id').textContent()).not.toBe('');
-            await poll(() => page.getByTestId('rider-name').textContent()).not.toBe('');
-            await poll(() => page.getByTestId('restaurant-phone').textContent()).toContain('+34');
+            // The shown fields of the saga's map, under their steps.
+            await poll(() => page.getByTestId('step-payment-receiptId').textContent()).not.toBe('');
+            await poll(() => page.getByTestId('step-payment-amountCents').textContent()).toMatch(
+              /52[.,]30/,
+            );
+            await poll(() => page.getByTestId('step-rider-riderName').textContent()).not.toBe('');
+            await poll(() =>
+              page.getByTestId('step-restaurant-restaurantPhone').textContent(),
+            ).toContain('+34');
             if (transport === 'sse') await screenshot(page, 'order-completed');
           } else if (transport === 'sse') {
             await screenshot(page, `order-${rejectedStep(outcome)}-rejected`);
@@ -276,6 +282,39 @@ describe.skipIf(chromiumMissing)(
       await page.getByTestId('nav-history').click();
       await page.getByTestId(`history-item-${orderId}`).waitFor();
       await screenshot(page, 'history');
+      await context.close();
+    });
+
+    it('draws the steps of the map the BFF serves, and retries when it cannot get it', async () => {
+      const { context, page, userId } = await visitor('sse');
+      await client.configure(noDelays, `user:${userId}`);
+      const orderId = await placeSeedOrder(page);
+      await client.settles(orderId, seedOutcomes[0].states);
+      const served = (await (await page.request.get(`${origins.sse}/api/saga`)).json()) as {
+        start: { label: string; producer: string };
+        steps: { name: string; label: string }[];
+      };
+      const steps = [
+        { name: served.start.producer, label: served.start.label },
+        ...served.steps.map(({ name, label }) => ({ name, label })),
+      ];
+      const drawn = page.locator('wa-step');
+      await poll(() => drawn.count()).toBe(steps.length);
+      for (const [index, { name, label }] of steps.entries()) {
+        expect(await drawn.nth(index).getAttribute('name')).toBe(name);
+        expect(await drawn.nth(index).textContent()).toContain(label);
+      }
+
+      // A fresh page that cannot get the map says so, and draws the steps once it can.
+      let refusals = 2;
+      await page.route('**/api/saga', (route) =>
+        refusals-- > 0 ? route.abort('connectionfailed') : route.continue(),
+      );
+      await page.reload();
+      await poll(() => page.getByTestId('saga-error').count()).toBe(1);
+      await poll(() => drawn.count(), { timeout: 20_000 }).toBe(steps.length);
+      expect(await page.getByTestId('saga-error').count()).toBe(0);
+      expect(refusals).toBeLessThan(0);
       await context.close();
     });
 
