@@ -52,7 +52,7 @@ export interface StepDeclaration<
   C extends EventDeclaration | undefined = EventDeclaration | undefined,
 > {
   readonly name: N;
-  /** A short human name, e.g. for a stepper: "Restaurant". */
+  /** A short human name, e.g. for a stepper: "Invoice". */
   readonly label: string;
   /** What the step does, one sentence (diagrams, docs, the operations console). */
   readonly description?: string;
@@ -112,7 +112,7 @@ export interface SagaDeclaration<
   readonly description?: string;
   /**
    * The saga's subject: the data field every event of the saga carries and that identifies one
-   * saga (e.g. an order id). Events are keyed by it on the broker, and records by it in stores.
+   * saga (e.g. a parcel id). Events are keyed by it on the broker, and records by it in stores.
    */
   readonly key: string;
   /** The event that starts a saga, and the service that emits it (and tracks the saga). */

@@ -37,7 +37,7 @@ const dispatch = defineStep({
 const start = {
   type: 'parcel_ordered',
   schema: event(),
-  producer: 'orders',
+  producer: 'shop',
 } as const;
 const declaration = {
   name: 'parcel',
@@ -48,7 +48,7 @@ const declaration = {
 const map = defineSaga(declaration);
 
 describe('saga map', () => {
-  it('orders the steps and wires each to the success before it', () => {
+  it('puts the steps in order and wires each to the success before it', () => {
     expect(map.steps.map((step) => [step.name, step.trigger])).toEqual([
       ['stock', 'parcel_ordered'],
       ['invoice', 'stock_reserved'],
@@ -77,16 +77,16 @@ describe('saga map', () => {
   it('lists who produces and consumes each event; the start producer tracks them all', () => {
     expect(map.event('stock_reserved')).toMatchObject({
       producer: 'stock',
-      consumers: ['invoice', 'orders'],
+      consumers: ['invoice', 'shop'],
       role: 'success',
     });
-    expect(map.event('dispatch_refused')?.consumers).toEqual(['stock', 'invoice', 'orders']);
+    expect(map.event('dispatch_refused')?.consumers).toEqual(['stock', 'invoice', 'shop']);
     expect(map.consumedBy('stock')).toEqual([
       'parcel_ordered',
       'invoice_refused',
       'dispatch_refused',
     ]);
-    expect(map.consumedBy('orders')).toHaveLength(8);
+    expect(map.consumedBy('shop')).toHaveLength(8);
   });
 
   it('refuses an unsound declaration with every problem', () => {
