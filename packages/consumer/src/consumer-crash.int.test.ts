@@ -88,7 +88,7 @@ describe('a service process killed at random moments', () => {
         const publisher = await openPublisher(variant.broker, database.url, tag, stream);
         cleanup.push(() => publisher.close());
         const count = 400;
-        const subjects = Array.from({ length: count }, (_, i) => `order-${i}`);
+        const subjects = Array.from({ length: count }, (_, i) => `key-${i}`);
         const done = async (db: Database) => {
           const { rows } = await db.query<{ n: number }>('select count(*)::int as n from effects');
           return rows[0]?.n ?? 0;

@@ -114,7 +114,7 @@ for (const { name, skip, setup } of await runtimeHarnesses()) {
           }),
         );
         await consumer.start();
-        const subjects = Array.from({ length: 30 }, (_, i) => `order-${i}`);
+        const subjects = Array.from({ length: 30 }, (_, i) => `key-${i}`);
         await svc.broker.publish(newMessages(created, subjects));
         await waitFor('30 downstream effects', async () => (await effects(sink.db)).length === 30);
         expect((await effects(svc.db)).every((row) => row.count === 1)).toBe(true);
@@ -361,7 +361,7 @@ for (const { name, skip, setup } of await runtimeHarnesses()) {
       });
 
       it('handles one key at a time in order while different keys run concurrently', async () => {
-        const svc = await service('order');
+        const svc = await service('ledger');
         const created = `${svc.tag}_created`;
         const active = new Set<string>();
         let overlapsOfOneKey = 0;

@@ -35,9 +35,9 @@ import { defaultRetryPolicy, type RetryPolicy, retryDelayMs } from './retry-poli
 import { startRedrivePoller } from './redrive.ts';
 
 export interface ConsumerOptions {
-  /** The consumer group and inbox name, e.g. `restaurant`. One per service and purpose. */
+  /** The consumer group and inbox name, e.g. `billing`. One per service and purpose. */
   readonly name: string;
-  /** CloudEvents `source` of the messages this consumer emits, e.g. `/cads/restaurant`. */
+  /** CloudEvents `source` of the messages this consumer emits, e.g. `/cads/billing`. */
   readonly source: string;
   readonly db: Database;
   readonly broker: Broker;

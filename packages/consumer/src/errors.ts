@@ -1,6 +1,6 @@
 /**
  * The error taxonomy of handlers. A business rejection is not an error: it is an event
- * (`payment_cancelled`) written to the outbox, and the handler returns normally.
+ * (`invoice_refused`) written to the outbox, and the handler returns normally.
  */
 
 /** A failure worth retrying later (network, 5xx, timeout): redelivered with backoff. */

@@ -11,7 +11,7 @@ const tick = () => new Promise((resolve) => setTimeout(resolve, 1));
 describe('key lanes', () => {
   it('runs the items of one key one at a time, in push order, while other keys run alongside', async () => {
     const running = new Set<string>();
-    const order = new Map<string, number[]>();
+    const handled = new Map<string, number[]>();
     let overlap = 0;
     let concurrent = 0;
     let maxConcurrent = 0;
@@ -26,7 +26,7 @@ describe('key lanes', () => {
         concurrent += 1;
         maxConcurrent = Math.max(maxConcurrent, concurrent);
         await tick();
-        order.set(key, [...(order.get(key) ?? []), item!.n]);
+        handled.set(key, [...(handled.get(key) ?? []), item!.n]);
         running.delete(key);
         concurrent -= 1;
       },
@@ -37,7 +37,7 @@ describe('key lanes', () => {
     expect(overlap).toBe(0);
     expect(maxConcurrent).toBe(4);
     for (const key of ['a', 'b', 'c', 'd', 'e']) {
-      expect(order.get(key)).toEqual(Array.from({ length: 20 }, (_, n) => n));
+      expect(handled.get(key)).toEqual(Array.from({ length: 20 }, (_, n) => n));
     }
     expect(lanes.size).toBe(0);
   });

@@ -42,7 +42,7 @@ export async function enqueue(tx: Transaction, messages: readonly Message[]): Pr
 export interface Emit<T = unknown> {
   readonly type: string;
   readonly data: T;
-  /** Defaults to the subject (order id) of the message being handled. */
+  /** Defaults to the subject (the saga's key) of the message being handled. */
   readonly subject?: string;
   readonly dataschema?: string;
 }

@@ -30,7 +30,7 @@ async function scripted(
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}/api/restaurant`, seen };
+  return { url: `http://127.0.0.1:${port}/api/warehouse`, seen };
 }
 
 const json = (status: number, body: unknown) => (response: ServerResponse) => {
@@ -50,37 +50,37 @@ afterEach(async () => {
 describe('callExternal', () => {
   it('retries 5xx answers and returns the first success, with the same key every time', async () => {
     const { url, seen } = await scripted([
-      json(503, { reason: 'restaurant busy' }),
-      json(503, { reason: 'restaurant busy' }),
+      json(503, { reason: 'warehouse busy' }),
+      json(503, { reason: 'warehouse busy' }),
       json(201, { reservationId: 'r1' }),
     ]);
     const result = await callExternal({
       method: 'POST',
       url,
-      idempotencyKey: 'o1:restaurant:reserve',
-      body: { orderId: 'o1' },
+      idempotencyKey: 'o1:warehouse:reserve',
+      body: { bookingId: 'o1' },
       baseDelayMs: 5,
     });
     expect(result).toEqual({ ok: true, status: 201, body: { reservationId: 'r1' } });
     expect(seen).toHaveLength(3);
-    expect(seen.map((request) => request.key)).toEqual(Array(3).fill('o1:restaurant:reserve'));
-    expect(JSON.parse(seen[0]?.body ?? '')).toEqual({ orderId: 'o1' });
+    expect(seen.map((request) => request.key)).toEqual(Array(3).fill('o1:warehouse:reserve'));
+    expect(JSON.parse(seen[0]?.body ?? '')).toEqual({ bookingId: 'o1' });
   });
 
   it('returns a 4xx at once, with the reason from the body', async () => {
-    const { url, seen } = await scripted([json(404, { reason: 'no rider available' })]);
+    const { url, seen } = await scripted([json(404, { reason: 'no courier available' })]);
     const result = await callExternal({
       method: 'POST',
       url,
       idempotencyKey: 'k',
       baseDelayMs: 5,
     });
-    expect(result).toEqual({ ok: false, status: 404, reason: 'no rider available' });
+    expect(result).toEqual({ ok: false, status: 404, reason: 'no courier available' });
     expect(seen).toHaveLength(1);
   });
 
   it('keeps the last 5xx with its reason when every attempt fails', async () => {
-    const { url, seen } = await scripted([json(503, { reason: 'restaurant busy' })]);
+    const { url, seen } = await scripted([json(503, { reason: 'warehouse busy' })]);
     const result = await callExternal({
       method: 'DELETE',
       url,
@@ -88,7 +88,7 @@ describe('callExternal', () => {
       attempts: 2,
       baseDelayMs: 5,
     });
-    expect(result).toEqual({ ok: false, status: 503, reason: 'restaurant busy' });
+    expect(result).toEqual({ ok: false, status: 503, reason: 'warehouse busy' });
     expect(seen.map((request) => request.method)).toEqual(['DELETE', 'DELETE']);
   });
 
@@ -111,7 +111,7 @@ describe('callExternal', () => {
       method: 'POST',
       url,
       idempotencyKey: 'k',
-      system: 'restaurant system',
+      system: 'warehouse system',
       timeoutMs: 50,
       attempts: 2,
       baseDelayMs: 5,
@@ -119,7 +119,7 @@ describe('callExternal', () => {
     expect(result).toEqual({
       ok: false,
       status: undefined,
-      reason: 'restaurant system unreachable after 2 attempts: timeout',
+      reason: 'warehouse system unreachable after 2 attempts: timeout',
     });
   });
 

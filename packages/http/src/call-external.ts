@@ -7,12 +7,12 @@ export interface CallExternalOptions {
   /**
    * Sent as `Idempotency-Key`: the same key on every attempt, so the external system applies the
    * call at most once however often it is retried. Derive it from the business step
-   * (e.g. `${orderId}:payment:charge`), never from the attempt.
+   * (e.g. `${parcelId}:billing:charge`), never from the attempt.
    */
   readonly idempotencyKey: string;
   /** JSON body. */
   readonly body?: unknown;
-  /** Names the system in failure reasons, e.g. `restaurant system`. Default: the URL's host. */
+  /** Names the system in failure reasons, e.g. `warehouse system`. Default: the URL's host. */
   readonly system?: string;
   /** Limit of one attempt, connection and body included. Default 5 000. */
   readonly timeoutMs?: number;

@@ -41,16 +41,16 @@ describe('createConsumerMetrics', () => {
   it('records deliveries by outcome, retries, dead letters and publishing', async () => {
     const registry = new Registry();
     const metrics = createConsumerMetrics(registry);
-    metrics.delivery('restaurant', 'order_created', 'handled', 0.004);
-    metrics.delivery('restaurant', 'order_created', 'handled', 0.2);
-    metrics.delivery('restaurant', 'order_created', 'retried', 0.01);
-    metrics.delivery('restaurant', 'order_created', 'dead_lettered', 0.01);
-    metrics.delivery('restaurant', 'order_created', 'duplicate', 0.001);
-    metrics.published('restaurant', 3, 0.25);
-    metrics.published('restaurant', 2, 0.5);
+    metrics.delivery('billing', 'invoice_issued', 'handled', 0.004);
+    metrics.delivery('billing', 'invoice_issued', 'handled', 0.2);
+    metrics.delivery('billing', 'invoice_issued', 'retried', 0.01);
+    metrics.delivery('billing', 'invoice_issued', 'dead_lettered', 0.01);
+    metrics.delivery('billing', 'invoice_issued', 'duplicate', 0.001);
+    metrics.published('billing', 3, 0.25);
+    metrics.published('billing', 2, 0.5);
 
     const text = await registry.metrics();
-    const labels = 'consumer="restaurant",type="order_created"';
+    const labels = 'consumer="billing",type="invoice_issued"';
     expect(sample(text, `cads_consumer_handler_seconds_count{${labels},outcome="handled"}`)).toBe(
       2,
     );
@@ -62,8 +62,8 @@ describe('createConsumerMetrics', () => {
     );
     expect(sample(text, `cads_consumer_retries_total{${labels}}`)).toBe(1);
     expect(sample(text, `cads_consumer_dead_letters_total{${labels}}`)).toBe(1);
-    expect(sample(text, 'cads_outbox_published_total{source="restaurant"}')).toBe(5);
-    expect(sample(text, 'cads_outbox_published_oldest_age_seconds{source="restaurant"}')).toBe(0.5);
+    expect(sample(text, 'cads_outbox_published_total{source="billing"}')).toBe(5);
+    expect(sample(text, 'cads_outbox_published_oldest_age_seconds{source="billing"}')).toBe(0.5);
   });
 
   it('can be created twice on one registry, sharing the series', async () => {
@@ -81,13 +81,13 @@ describe('registerConsumerStats', () => {
     const registry = new Registry();
     let reads = 0;
     let current: ConsumerStats[] = [
-      stats('restaurant', {
+      stats('billing', {
         lag: 12,
         deadLetters: 2,
         outboxPending: 7,
         outboxOldestAgeSeconds: 1.5,
       }),
-      stats('rider'),
+      stats('shipping'),
     ];
     registerConsumerStats(registry, () => {
       reads += 1;
@@ -96,22 +96,20 @@ describe('registerConsumerStats', () => {
 
     const first = await registry.metrics();
     expect(reads).toBe(1);
-    expect(sample(first, 'cads_consumer_lag_messages{consumer="restaurant"}')).toBe(12);
-    expect(sample(first, 'cads_consumer_lag_messages{consumer="rider"}')).toBe(0);
-    expect(sample(first, 'cads_consumer_dead_letters{consumer="restaurant"}')).toBe(2);
-    expect(sample(first, 'cads_outbox_pending_messages{consumer="restaurant"}')).toBe(7);
-    expect(sample(first, 'cads_outbox_oldest_pending_age_seconds{consumer="restaurant"}')).toBe(
-      1.5,
-    );
-    expect(sample(first, 'cads_consumer_dead_letters{consumer="rider"}')).toBe(0);
+    expect(sample(first, 'cads_consumer_lag_messages{consumer="billing"}')).toBe(12);
+    expect(sample(first, 'cads_consumer_lag_messages{consumer="shipping"}')).toBe(0);
+    expect(sample(first, 'cads_consumer_dead_letters{consumer="billing"}')).toBe(2);
+    expect(sample(first, 'cads_outbox_pending_messages{consumer="billing"}')).toBe(7);
+    expect(sample(first, 'cads_outbox_oldest_pending_age_seconds{consumer="billing"}')).toBe(1.5);
+    expect(sample(first, 'cads_consumer_dead_letters{consumer="shipping"}')).toBe(0);
 
-    current = [stats('restaurant', { lag: 4, deadLetters: 3 })];
+    current = [stats('billing', { lag: 4, deadLetters: 3 })];
     const second = await registry.metrics();
     expect(reads).toBe(2);
-    expect(sample(second, 'cads_consumer_lag_messages{consumer="restaurant"}')).toBe(4);
-    expect(sample(second, 'cads_consumer_dead_letters{consumer="restaurant"}')).toBe(3);
-    expect(sample(second, 'cads_consumer_dead_letters{consumer="rider"}')).toBeUndefined();
-    expect(sample(second, 'cads_consumer_lag_messages{consumer="rider"}')).toBeUndefined();
+    expect(sample(second, 'cads_consumer_lag_messages{consumer="billing"}')).toBe(4);
+    expect(sample(second, 'cads_consumer_dead_letters{consumer="billing"}')).toBe(3);
+    expect(sample(second, 'cads_consumer_dead_letters{consumer="shipping"}')).toBeUndefined();
+    expect(sample(second, 'cads_consumer_lag_messages{consumer="shipping"}')).toBeUndefined();
   });
 
   it('omits its series and counts the failure when the read fails, without failing the scrape', async () => {
@@ -122,23 +120,23 @@ describe('registerConsumerStats', () => {
       registry,
       () => {
         if (fail) throw new Error('database gone');
-        return Promise.resolve([stats('restaurant', { deadLetters: 1 })]);
+        return Promise.resolve([stats('billing', { deadLetters: 1 })]);
       },
       { log: pino({}, { write: (line: string) => logged.push(line) }) },
     );
-    expect(
-      sample(await registry.metrics(), 'cads_consumer_dead_letters{consumer="restaurant"}'),
-    ).toBe(1);
+    expect(sample(await registry.metrics(), 'cads_consumer_dead_letters{consumer="billing"}')).toBe(
+      1,
+    );
 
     fail = true;
     const text = await registry.metrics();
-    expect(sample(text, 'cads_consumer_dead_letters{consumer="restaurant"}')).toBeUndefined();
+    expect(sample(text, 'cads_consumer_dead_letters{consumer="billing"}')).toBeUndefined();
     expect(sample(text, 'cads_consumer_stats_read_failures_total')).toBe(1);
     expect(logged.join('')).toContain('database gone');
 
     fail = false;
     const recovered = await registry.metrics();
-    expect(sample(recovered, 'cads_consumer_dead_letters{consumer="restaurant"}')).toBe(1);
+    expect(sample(recovered, 'cads_consumer_dead_letters{consumer="billing"}')).toBe(1);
   });
 });
 
@@ -149,19 +147,19 @@ describe('GET /metrics with consumer metrics', () => {
   });
 
   it('exposes the cads_* consumer series once they are used', async () => {
-    const registry = createMetricsRegistry({ service: 'payment' });
+    const registry = createMetricsRegistry({ service: 'ledger' });
     const metrics = createConsumerMetrics(registry);
     registerConsumerStats(registry, () =>
-      Promise.resolve([stats('payment', { lag: 9, outboxPending: 4 })]),
+      Promise.resolve([stats('ledger', { lag: 9, outboxPending: 4 })]),
     );
     app = await createHttpApp({
-      service: 'payment',
+      service: 'ledger',
       version: '1.0.0',
       metrics: registry,
       logger: pino({ level: 'silent' }),
     });
-    metrics.delivery('payment', 'rider_assigned', 'handled', 0.02);
-    metrics.published('payment', 1, 0.1);
+    metrics.delivery('ledger', 'parcel_shipped', 'handled', 0.02);
+    metrics.published('ledger', 1, 0.1);
 
     const response = await app.inject({ url: '/metrics' });
     expect(response.statusCode).toBe(200);
@@ -169,15 +167,13 @@ describe('GET /metrics with consumer metrics', () => {
     expect(
       sample(
         text,
-        'cads_consumer_handler_seconds_count{service="payment",consumer="payment",type="rider_assigned",outcome="handled"}',
+        'cads_consumer_handler_seconds_count{service="ledger",consumer="ledger",type="parcel_shipped",outcome="handled"}',
       ),
     ).toBe(1);
-    expect(sample(text, 'cads_outbox_published_total{service="payment",source="payment"}')).toBe(1);
-    expect(sample(text, 'cads_outbox_pending_messages{service="payment",consumer="payment"}')).toBe(
+    expect(sample(text, 'cads_outbox_published_total{service="ledger",source="ledger"}')).toBe(1);
+    expect(sample(text, 'cads_outbox_pending_messages{service="ledger",consumer="ledger"}')).toBe(
       4,
     );
-    expect(sample(text, 'cads_consumer_lag_messages{service="payment",consumer="payment"}')).toBe(
-      9,
-    );
+    expect(sample(text, 'cads_consumer_lag_messages{service="ledger",consumer="ledger"}')).toBe(9);
   });
 });

@@ -4,12 +4,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createHttpApp, type HttpApp } from './http-app.ts';
 import { httpProblem, problemType } from './problem.ts';
 
-const CartItem = Type.Object(
+const LineItem = Type.Object(
   { itemId: Type.String({ minLength: 1 }), amount: Type.Integer({ minimum: 1, maximum: 50 }) },
   { additionalProperties: false },
 );
-const PlaceOrder = Type.Object(
-  { restaurantId: Type.String({ minLength: 1 }), cart: Type.Array(CartItem, { minItems: 1 }) },
+const PlaceBooking = Type.Object(
+  { venueId: Type.String({ minLength: 1 }), items: Type.Array(LineItem, { minItems: 1 }) },
   { additionalProperties: false },
 );
 
@@ -31,24 +31,24 @@ beforeEach(async () => {
   logLines = [];
   received = [];
   app = await createHttpApp({
-    service: 'orders',
+    service: 'bookings',
     version: '0.0.1',
     bodyLimitBytes: 1024,
     logger: pino({ level: 'info' }, { write: (line: string) => logLines.push(line) }),
   });
-  app.post('/api/orders', { schema: { body: PlaceOrder } }, (request, reply) => {
+  app.post('/api/bookings', { schema: { body: PlaceBooking } }, (request, reply) => {
     received.push(request.body);
     return reply.code(202).send({ accepted: true });
   });
   app.get(
-    '/api/orders',
+    '/api/bookings',
     { schema: { querystring: Type.Object({ limit: Type.Integer({ maximum: 100 }) }) } },
     (request) => ({ limit: request.query.limit, type: typeof request.query.limit }),
   );
   app.get('/conflict', () => {
-    throw httpProblem('CADS_CONFLICT', 'Order o-1 is already paid.', {
+    throw httpProblem('CADS_CONFLICT', 'Booking o-1 is already paid.', {
       headers: { 'retry-after': '5' },
-      extensions: { orderId: 'o-1' },
+      extensions: { bookingId: 'o-1' },
     });
   });
   app.get('/bug', () => {
@@ -63,8 +63,8 @@ afterEach(async () => {
   await app.close();
 });
 
-function postOrder(body: unknown) {
-  return app.inject({ method: 'POST', url: '/api/orders', payload: body as object });
+function postBooking(body: unknown) {
+  return app.inject({ method: 'POST', url: '/api/bookings', payload: body as object });
 }
 
 function expectProblem(response: { statusCode: number; headers: Record<string, unknown> }) {
@@ -73,13 +73,13 @@ function expectProblem(response: { statusCode: number; headers: Record<string, u
 
 describe('schema validation', () => {
   it('accepts a valid body', async () => {
-    const response = await postOrder({ restaurantId: 'r1', cart: [{ itemId: 'p01', amount: 3 }] });
+    const response = await postBooking({ venueId: 'r1', items: [{ itemId: 'p01', amount: 3 }] });
     expect(response.statusCode).toBe(202);
     expect(received).toHaveLength(1);
   });
 
   it('rejects an invalid body with 400 naming every invalid field', async () => {
-    const response = await postOrder({ cart: [{ itemId: 'p01', amount: 51 }] });
+    const response = await postBooking({ items: [{ itemId: 'p01', amount: 51 }] });
     expect(response.statusCode).toBe(400);
     expectProblem(response);
     const problem = response.json<Problem>();
@@ -87,44 +87,44 @@ describe('schema validation', () => {
       type: problemType('CADS_VALIDATION'),
       status: 400,
       code: 'CADS_VALIDATION',
-      instance: '/api/orders',
+      instance: '/api/bookings',
     });
-    expect(problem.detail).toContain('body/cart/0/amount must be <= 50');
-    expect(problem.detail).toContain('body/restaurantId is required');
+    expect(problem.detail).toContain('body/items/0/amount must be <= 50');
+    expect(problem.detail).toContain('body/venueId is required');
     expect(problem.errors).toEqual(
       expect.arrayContaining([
-        { field: 'body/cart/0/amount', reason: 'must be <= 50' },
-        { field: 'body/restaurantId', reason: 'is required' },
+        { field: 'body/items/0/amount', reason: 'must be <= 50' },
+        { field: 'body/venueId', reason: 'is required' },
       ]),
     );
     expect(received).toHaveLength(0);
   });
 
   it('rejects extra fields instead of stripping them, at any depth', async () => {
-    const top = await postOrder({ restaurantId: 'r1', cart: [{ itemId: 'a', amount: 1 }], x: 1 });
+    const top = await postBooking({ venueId: 'r1', items: [{ itemId: 'a', amount: 1 }], x: 1 });
     expect(top.statusCode).toBe(400);
     expect(top.json<Problem>().errors).toEqual([{ field: 'body/x', reason: 'is not allowed' }]);
 
-    const nested = await postOrder({
-      restaurantId: 'r1',
-      cart: [{ itemId: 'a', amount: 1, priceCents: 0 }],
+    const nested = await postBooking({
+      venueId: 'r1',
+      items: [{ itemId: 'a', amount: 1, priceCents: 0 }],
     });
     expect(nested.statusCode).toBe(400);
-    expect(nested.json<Problem>().detail).toBe('body/cart/0/priceCents is not allowed');
+    expect(nested.json<Problem>().detail).toBe('body/items/0/priceCents is not allowed');
     expect(received).toHaveLength(0);
   });
 
   it('does not coerce body values (null is not an empty string, "5" is not 5)', async () => {
-    const response = await postOrder({ restaurantId: null, cart: [{ itemId: 'a', amount: '5' }] });
+    const response = await postBooking({ venueId: null, items: [{ itemId: 'a', amount: '5' }] });
     expect(response.statusCode).toBe(400);
     const fields = response.json<Problem>().errors?.map((error) => error.field);
-    expect(fields).toEqual(expect.arrayContaining(['body/restaurantId', 'body/cart/0/amount']));
+    expect(fields).toEqual(expect.arrayContaining(['body/venueId', 'body/items/0/amount']));
   });
 
   it('still coerces querystring values, and validates them', async () => {
-    const ok = await app.inject({ url: '/api/orders?limit=5' });
+    const ok = await app.inject({ url: '/api/bookings?limit=5' });
     expect(ok.json()).toEqual({ limit: 5, type: 'number' });
-    const bad = await app.inject({ url: '/api/orders?limit=500' });
+    const bad = await app.inject({ url: '/api/bookings?limit=500' });
     expect(bad.statusCode).toBe(400);
     expect(bad.json<Problem>().detail).toBe('querystring/limit must be <= 100');
   });
@@ -134,9 +134,9 @@ describe('unparseable requests', () => {
   it('answers 400 to malformed JSON', async () => {
     const response = await app.inject({
       method: 'POST',
-      url: '/api/orders',
+      url: '/api/bookings',
       headers: { 'content-type': 'application/json' },
-      payload: '{"restaurantId": "r1", ',
+      payload: '{"venueId": "r1", ',
     });
     expect(response.statusCode).toBe(400);
     expectProblem(response);
@@ -147,7 +147,7 @@ describe('unparseable requests', () => {
   });
 
   it('answers 413 to a body over the limit', async () => {
-    const response = await postOrder({ restaurantId: 'x'.repeat(2048), cart: [] });
+    const response = await postBooking({ venueId: 'x'.repeat(2048), items: [] });
     expect(response.statusCode).toBe(413);
     expect(response.json<Problem>().code).toBe('CADS_PAYLOAD_TOO_LARGE');
   });
@@ -155,9 +155,9 @@ describe('unparseable requests', () => {
   it('answers 415 to a media type without a parser', async () => {
     const response = await app.inject({
       method: 'POST',
-      url: '/api/orders',
+      url: '/api/bookings',
       headers: { 'content-type': 'application/xml' },
-      payload: '<order/>',
+      payload: '<booking/>',
     });
     expect(response.statusCode).toBe(415);
     expect(response.json<Problem>().code).toBe('CADS_UNSUPPORTED_MEDIA_TYPE');
@@ -175,9 +175,9 @@ describe('thrown errors', () => {
       title: 'Conflict with the current state',
       status: 409,
       code: 'CADS_CONFLICT',
-      detail: 'Order o-1 is already paid.',
+      detail: 'Booking o-1 is already paid.',
       instance: '/conflict',
-      orderId: 'o-1',
+      bookingId: 'o-1',
     });
   });
 
@@ -194,7 +194,7 @@ describe('thrown errors', () => {
 
     const logged = logLines.map((line) => JSON.parse(line) as Record<string, unknown>);
     const failure = logged.find((entry) => entry.msg === 'request failed');
-    expect(failure).toMatchObject({ level: 50, service: 'orders', code: 'CADS_INTERNAL' });
+    expect(failure).toMatchObject({ level: 50, service: 'bookings', code: 'CADS_INTERNAL' });
     expect(JSON.stringify(failure)).toContain('hunter2');
     expect(JSON.stringify(failure)).toContain('error-handler.unit.test');
     expect(failure?.requestId).toBe(response.headers['x-request-id']);

@@ -102,14 +102,17 @@ beforeEach(async () => {
     shutdownGraceMs: 100,
   });
   app.get(
-    '/orders/:orderId/events',
-    { schema: { params: Type.Object({ orderId: Type.String() }) } },
+    '/bookings/:bookingId/events',
+    { schema: { params: Type.Object({ bookingId: Type.String() }) } },
     (request, reply) => {
       const stream = openEventStream(request, reply, { heartbeatMs: 40, retryMs: 1500 });
       stream.onClose(() => closedStreams.push(stream));
       opened.push(stream);
-      const { orderId } = request.params;
-      stream.send({ event: 'hello', data: JSON.stringify({ orderId, after: stream.lastEventId }) });
+      const { bookingId } = request.params;
+      stream.send({
+        event: 'hello',
+        data: JSON.stringify({ bookingId, after: stream.lastEventId }),
+      });
     },
   );
   baseUrl = await app.listen({ host: '127.0.0.1', port: 0 });
@@ -129,8 +132,8 @@ async function waitFor(condition: () => boolean, timeoutMs = 5_000): Promise<voi
 
 describe('openEventStream', () => {
   it('streams with SSE headers, exposes Last-Event-ID, sends heartbeats and events', async () => {
-    const response = await fetch(`${baseUrl}/orders/o-1/events`, {
-      headers: { 'last-event-id': 'order-1:41', 'x-request-id': 'req-sse-1' },
+    const response = await fetch(`${baseUrl}/bookings/o-1/events`, {
+      headers: { 'last-event-id': 'booking-1:41', 'x-request-id': 'req-sse-1' },
     });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
@@ -142,7 +145,7 @@ describe('openEventStream', () => {
     expect(await stream.until(() => stream.events.length >= 1)).toBe(true);
     expect(stream.events[0]).toEqual({
       event: 'hello',
-      data: JSON.stringify({ orderId: 'o-1', after: 'order-1:41' }),
+      data: JSON.stringify({ bookingId: 'o-1', after: 'booking-1:41' }),
     });
 
     expect(stream.retries).toEqual(['1500']);
@@ -161,8 +164,8 @@ describe('openEventStream', () => {
 
   it('sends an event encoded once on every stream, intact', async () => {
     const readers = await Promise.all(
-      ['o-1', 'o-2'].map(async (orderId) => {
-        const response = await fetch(`${baseUrl}/orders/${orderId}/events`);
+      ['o-1', 'o-2'].map(async (bookingId) => {
+        const response = await fetch(`${baseUrl}/bookings/${bookingId}/events`);
         const reader = sseReader(response.body!);
         await reader.until(() => reader.events.length >= 1);
         return reader;
@@ -198,17 +201,17 @@ describe('openEventStream', () => {
   });
 
   it('leaves lastEventId undefined on a first connection', async () => {
-    const response = await fetch(`${baseUrl}/orders/o-1/events`);
+    const response = await fetch(`${baseUrl}/bookings/o-1/events`);
     const stream = sseReader(response.body!);
     await stream.until(() => stream.events.length >= 1);
-    expect(stream.events[0]?.data).toBe('{"orderId":"o-1"}');
+    expect(stream.events[0]?.data).toBe('{"bookingId":"o-1"}');
     expect(opened[0]?.lastEventId).toBeUndefined();
     await stream.cancel();
   });
 
   it('closes on client disconnect: onClose runs and send returns false', async () => {
     const controller = new AbortController();
-    const response = await fetch(`${baseUrl}/orders/o-1/events`, { signal: controller.signal });
+    const response = await fetch(`${baseUrl}/bookings/o-1/events`, { signal: controller.signal });
     const stream = sseReader(response.body!);
     await stream.until(() => stream.events.length >= 1);
     const server = opened[0]!;
@@ -224,7 +227,7 @@ describe('openEventStream', () => {
   });
 
   it('close() ends the response for the client', async () => {
-    const response = await fetch(`${baseUrl}/orders/o-1/events`);
+    const response = await fetch(`${baseUrl}/bookings/o-1/events`);
     const stream = sseReader(response.body!);
     await stream.until(() => stream.events.length >= 1);
     opened[0]!.close();
@@ -233,7 +236,7 @@ describe('openEventStream', () => {
   });
 
   it('is closed by app.close(), so open streams do not hold up shutdown', async () => {
-    const response = await fetch(`${baseUrl}/orders/o-1/events`);
+    const response = await fetch(`${baseUrl}/bookings/o-1/events`);
     const stream = sseReader(response.body!);
     await stream.until(() => stream.events.length >= 1);
     await app.close();
@@ -244,7 +247,7 @@ describe('openEventStream', () => {
   it('closes the stream of a client that stopped reading', async () => {
     const socket = connect(Number(new URL(baseUrl).port), '127.0.0.1');
     await once(socket, 'connect');
-    socket.write('GET /orders/o-1/events HTTP/1.1\r\nHost: localhost\r\n\r\n');
+    socket.write('GET /bookings/o-1/events HTTP/1.1\r\nHost: localhost\r\n\r\n');
     await waitFor(() => opened.length === 1);
     socket.pause();
     const server = opened[0]!;

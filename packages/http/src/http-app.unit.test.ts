@@ -125,9 +125,9 @@ describe('unknown routes', () => {
 describe('GET /metrics', () => {
   it('serves process metrics and request durations by route pattern', async () => {
     const app = await build();
-    app.get('/api/orders/:id', () => ({ ok: true }));
-    await app.inject({ url: '/api/orders/123' });
-    await app.inject({ url: '/api/orders/456' });
+    app.get('/api/bookings/:id', () => ({ ok: true }));
+    await app.inject({ url: '/api/bookings/123' });
+    await app.inject({ url: '/api/bookings/456' });
     await app.inject({ url: '/missing/789' });
 
     const response = await app.inject({ url: '/metrics' });
@@ -135,30 +135,30 @@ describe('GET /metrics', () => {
     expect(response.headers['content-type']).toMatch(/^text\/plain/);
     expect(response.body).toContain('process_cpu_user_seconds_total');
     expect(response.body).toMatch(
-      /cads_http_request_duration_seconds_count\{service="test-service",method="GET",route="\/api\/orders\/:id",status="200"\} 2\n/,
+      /cads_http_request_duration_seconds_count\{service="test-service",method="GET",route="\/api\/bookings\/:id",status="200"\} 2\n/,
     );
     expect(response.body).toContain('route="unmatched",status="404"');
-    expect(response.body).not.toContain('/api/orders/123');
+    expect(response.body).not.toContain('/api/bookings/123');
   });
 });
 
 describe('OpenAPI', () => {
-  const Order = Type.Object(
+  const Booking = Type.Object(
     {
-      restaurantId: Type.String({ minLength: 1 }),
-      cart: Type.Array(Type.Object({ itemId: Type.String(), amount: Type.Integer() })),
+      venueId: Type.String({ minLength: 1 }),
+      items: Type.Array(Type.Object({ itemId: Type.String(), amount: Type.Integer() })),
     },
     { additionalProperties: false },
   );
 
   it('GET /openapi.json lists registered routes with their schemas', async () => {
-    const app = await build({ openapi: { description: 'Orders' } });
+    const app = await build({ openapi: { description: 'Bookings' } });
     app.post(
-      '/api/orders',
-      { schema: { body: Order, response: { 202: Type.Object({ orderId: Type.String() }) } } },
+      '/api/bookings',
+      { schema: { body: Booking, response: { 202: Type.Object({ bookingId: Type.String() }) } } },
       (_request, reply) => {
         reply.code(202);
-        return { orderId: 'o-1' };
+        return { bookingId: 'o-1' };
       },
     );
     const response = await app.inject({ url: '/openapi.json' });
@@ -172,17 +172,17 @@ describe('OpenAPI', () => {
     expect(document.info).toEqual({
       title: 'test-service',
       version: '1.2.3',
-      description: 'Orders',
+      description: 'Bookings',
     });
-    const post = document.paths['/api/orders']?.post;
+    const post = document.paths['/api/bookings']?.post;
     expect(post?.requestBody).toMatchObject({
       content: {
         'application/json': {
           schema: {
             type: 'object',
-            required: ['restaurantId', 'cart'],
+            required: ['venueId', 'items'],
             additionalProperties: false,
-            properties: { restaurantId: { type: 'string', minLength: 1 } },
+            properties: { venueId: { type: 'string', minLength: 1 } },
           },
         },
       },

@@ -69,7 +69,7 @@ export function gaugeIn<T extends string>(
 
 /**
  * Observes every answered request in `cads_http_request_duration_seconds{method,route,status}`.
- * `route` is the route pattern (`/api/orders/:id`), or `unmatched` for 404s, so label
+ * `route` is the route pattern (`/api/bookings/:id`), or `unmatched` for 404s, so label
  * cardinality stays bounded whatever URLs clients send.
  */
 export function observeHttpRequests(app: HttpApp, registry: Registry): void {

@@ -20,7 +20,7 @@ export const errorCatalog = {
 
 export type ProblemCode = keyof typeof errorCatalog;
 
-/** One invalid field: `field` is `<part>/<json pointer>` such as `body/cart/0/amount`. */
+/** One invalid field: `field` is `<part>/<json pointer>` such as `body/items/0/amount`. */
 export interface FieldError {
   readonly field: string;
   readonly reason: string;

@@ -42,7 +42,7 @@ export function createValidatorFactory(): BuildCompilerFromPool {
 const escapePointer = (name: string): string => name.replaceAll('~', '~0').replaceAll('/', '~1');
 
 /**
- * One entry per invalid field, named `<part>/<json pointer>` (`body/cart/0/amount`) so a
+ * One entry per invalid field, named `<part>/<json pointer>` (`body/items/0/amount`) so a
  * client can tell which input to fix.
  */
 export function toFieldErrors(
@@ -64,7 +64,7 @@ export function toFieldErrors(
 
 const maxListedInDetail = 10;
 
-/** A one-line summary of field errors, e.g. `body/cart/0/amount must be <= 50`. */
+/** A one-line summary of field errors, e.g. `body/items/0/amount must be <= 50`. */
 export function describeFieldErrors(errors: readonly FieldError[]): string {
   const listed = errors.slice(0, maxListedInDetail).map((e) => `${e.field} ${e.reason}`);
   const more = errors.length - listed.length;

@@ -87,9 +87,9 @@ export interface NatsBroker extends Broker {
  *   one fails; then the call rejects and the caller retries them all with the same ids.
  * - **Competing** groups are durable pull consumers, one per (group, type) since NATS 2.9 cannot
  *   filter one consumer on several subjects; a new group starts at the oldest stored message.
- *   Messages of one type reach the handler in stream order; there is no order across types.
- *   Order per key across members is not the broker's job: the consumer runtime's key lanes
- *   serialise a key within one process only (the Postgres log adapter orders across members).
+ *   Messages of one type reach the handler in stream order; there is no ordering across types.
+ *   Per-key order across members is not the broker's job: the consumer runtime's key lanes
+ *   serialise a key within one process only (the Postgres log adapter keeps keys in order across members).
  * - **Broadcast** subscribers get ephemeral consumers named with `instanceId`, deleted on
  *   `stop()`, and deleted by the server `broadcastInactiveMs` after the process died.
  * - A delivery's ack is not confirmed by the server: lost with a crash or a connection loss, it

@@ -79,16 +79,16 @@ describe('decoding', () => {
 
 describe('names', () => {
   it('maps types to subjects and rejects types that are not subjects', () => {
-    expect(subjectFor('cads', 'order_created')).toBe('cads.order_created');
-    expect(subjectFor('cads', 'order.v2')).toBe('cads.order.v2');
+    expect(subjectFor('cads', 'invoice_issued')).toBe('cads.invoice_issued');
+    expect(subjectFor('cads', 'invoice.v2')).toBe('cads.invoice.v2');
     expect(() => subjectFor('cads', 'a..b')).toThrow(TypeError);
     expect(() => subjectFor('cads', 'a*')).toThrow(TypeError);
   });
 
   it('gives every (group, type, instance) its own consumer name', () => {
-    expect(consumerNameFor('restaurant', 'order_created')).toBe('restaurant__order_created');
-    expect(consumerNameFor('bff', 'order_created', 'host-1-abc')).toBe(
-      'bff__order_created__host-1-abc',
+    expect(consumerNameFor('billing', 'invoice_issued')).toBe('billing__invoice_issued');
+    expect(consumerNameFor('bff', 'invoice_issued', 'host-1-abc')).toBe(
+      'bff__invoice_issued__host-1-abc',
     );
     expect(consumerNameFor('g', 'a.b')).not.toBe(consumerNameFor('g', 'a_b'));
     expect(consumerNameFor('g', 'a.b')).toMatch(/^[-\w]+$/);

@@ -92,7 +92,7 @@ export function describeBrokerScenarios(
       };
       const publisher = await subscribeMember(0);
       await subscribeMember(1);
-      const keys = Array.from({ length: 20 }, (_, k) => `order-${k}`);
+      const keys = Array.from({ length: 20 }, (_, k) => `key-${k}`);
       let total = 0;
       for (let batch = 0; batch < 10; batch += 1) {
         await publisher.publish(keys.map((key) => event(type, key, batch)));

@@ -120,7 +120,7 @@ const instancePattern = /^[A-Za-z0-9_.:-]{1,100}$/;
  *   lapses and is redelivered with the next attempt number; `close()` gives unsettled claims
  *   back at once, and `releaseAbandonedClaims` every claim when the caller knows no other
  *   process consumes.
- * - **Order**: each group gets messages in log (commit) order, and never holds two unsettled
+ * - **Ordering**: each group gets messages in log (commit) order, and never holds two unsettled
  *   messages with the same key (`subject`) at once, even across competing members: a later
  *   message of a key waits until the earlier one is settled. Different keys flow in parallel.
  * - **Pending** is exact for the snapshot of its one statement: the group's unsettled rows of

@@ -52,7 +52,7 @@ export interface Broker {
 }
 
 export interface Subscription {
-  /** Durable consumer name, e.g. `restaurant`. `[A-Za-z0-9_-]`. */
+  /** Durable consumer name, e.g. `billing`. `[A-Za-z0-9_-]`. */
   readonly group: string;
   /** Event types to receive (routing keys). */
   readonly types: readonly string[];

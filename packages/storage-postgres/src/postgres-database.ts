@@ -9,7 +9,7 @@ import {
 } from '@cads/storage';
 
 export interface PostgresDatabaseOptions {
-  /** e.g. `postgres://user@127.0.0.1:5432/restaurant`. */
+  /** e.g. `postgres://user@127.0.0.1:5432/billing`. */
   readonly connectionString: string;
   /** Schema unqualified names resolve to; created if missing. Default `public`. */
   readonly schema?: string;

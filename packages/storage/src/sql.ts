@@ -31,7 +31,7 @@ type SqlValue = unknown;
 
 /**
  * Tagged template that turns interpolations into `$n` parameters:
- * ``sql`select * from orders where id = ${id}` `` → `{ text: '... id = $1', values: [id] }`.
+ * ``sql`select * from accounts where id = ${id}` `` → `{ text: '... id = $1', values: [id] }`.
  * Nested `sql` fragments are spliced with their parameters renumbered; `sql.id(name)` and
  * `sql.raw(text)` are spliced as text.
  */
