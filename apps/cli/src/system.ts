@@ -78,7 +78,7 @@ export const documentationSettings: ServiceSettings = {
 /** The definition of one service, configured. The single place that knows every service. */
 export function definitionOf(name: ServiceName, settings: ServiceSettings): ServiceDefinition {
   const step = {
-    externalsUrl: settings.externalsUrl,
+    baseUrl: settings.externalsUrl,
     ...(settings.unreachableTimeoutMs === undefined
       ? {}
       : { unreachableTimeoutMs: settings.unreachableTimeoutMs }),

@@ -9,46 +9,45 @@ import {
   TerminalError,
   UnavailableError,
 } from '@cads/consumer';
-import { callExternal, type ExternalResult } from '@cads/http';
-import type { Queryable } from '@cads/storage';
-import type { Static, TSchema } from 'typebox';
+import type { ExternalResult } from '@cads/http';
+import type { EventDeclaration, MapStep, SagaMap, StepDeclaration } from '@cads/saga';
+import Type, { type Static, type TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
+import { Value } from 'typebox/value';
+import type { ExternalSystemOptions } from './external-endpoint.ts';
 import {
   decideCompensationCommit,
   decideForwardCommit,
   planCompensation,
   planForward,
 } from './step-decisions.ts';
-import type { NewStepRecord, StepStore } from './step-store.ts';
+import { createStepStore, type NewStepRecord, type StepStore } from './step-store.ts';
 
-/** The order an event is about; every event a step consumes carries both. */
-export interface OrderRef {
-  readonly orderId: string;
-  readonly userId: string;
+/** The data of a saga event, as far as the runtime knows it. */
+export type SagaData = Readonly<Record<string, unknown>>;
+
+/** What a compensation knows of the success it undoes. */
+export interface Undone<I> {
+  readonly sagaId: string;
+  /** The forward input the step succeeded with; undefined for a tombstone (nothing to undo). */
+  readonly input: I | undefined;
+  /** The failure event that called for the compensation: it carries at least the saga key. */
+  readonly cause: SagaData;
 }
 
-/** Undoes the step at the external system (DELETE with the step's release idempotency key). */
-export type ReleaseCall = (ref: OrderRef) => Promise<ExternalResult>;
+type InputOf<D extends StepDeclaration> = Static<D['input']>;
+type DataOf<E> = E extends EventDeclaration ? Static<E['schema']> : never;
 
-export interface ForwardStepOptions<S extends TSchema, A extends TSchema> {
-  /** Data schema of the consumed event (e.g. `OrderCreated`). */
-  readonly schema: S;
-  readonly store: StepStore;
+/** How the step calls its external system and turns its answers into the step's events. */
+export interface ForwardOptions<D extends StepDeclaration, A extends TSchema> {
   /** The external system's success body. Another body is a contract breach → dead letter. */
   readonly answer: A;
   /** The forward call. Must carry the step's idempotency key: it may run more than once. */
-  call(data: Static<S>): Promise<ExternalResult>;
-  /**
-   * When the step can be compensated: undoes a reservation made just as a tombstone was
-   * written (see `decideForwardCommit`).
-   */
-  readonly release?: ReleaseCall;
-  /** The forward event, e.g. `restaurant_reserved`. */
-  accepted(data: Static<S>, answer: Static<A>): Emit;
-  /** The rejection event, e.g. `restaurant_cancelled`, with the system's reason. */
-  rejected(data: Static<S>, reason: string): Emit;
-  /** The service's event contract (type → data schema): every emitted event is checked. */
-  readonly events: EventContract;
+  readonly call: (input: InputOf<D>) => Promise<ExternalResult>;
+  /** The success event's data. */
+  readonly succeeded: (input: InputOf<D>, answer: Static<A>) => DataOf<D['success']>;
+  /** The failure event's data, with the system's reason. */
+  readonly failed: (input: InputOf<D>, reason: string) => DataOf<D['failure']>;
   /**
    * The step's business deadline for an unreachable system (no answer after the call's own
    * retries), counted from the consumed event's time: until then it is an outage, waited out
@@ -60,10 +59,29 @@ export interface ForwardStepOptions<S extends TSchema, A extends TSchema> {
   readonly unreachableTimeoutMs?: number;
   /** For tests: the clock the deadline is read on. Default `Date.now`. */
   readonly now?: () => number;
+  /** For tests: where the step's records are kept. Default: `cads_saga_steps`. */
+  readonly store?: StepStore;
 }
 
-/** Event type → data schema, as exported by a service's `contracts/`. */
-export type EventContract = Readonly<Record<string, TSchema>>;
+/** How a step that can be undone undoes its success. */
+export interface CompensationOptions<D extends StepDeclaration> {
+  /**
+   * Undoes the step at the external system, with the step's release idempotency key. Called
+   * with the input the step succeeded with, also for a reservation that raced a tombstone.
+   */
+  readonly release: (input: InputOf<D>) => Promise<ExternalResult>;
+  /** The compensation event's data. */
+  readonly compensated: (undone: Undone<InputOf<D>>) => DataOf<D['compensation']>;
+}
+
+/** A step that declares a compensation must say how to release; one without one may not. */
+export type SagaStepOptions<
+  D extends StepDeclaration,
+  A extends TSchema = TSchema,
+> = ForwardOptions<D, A> &
+  ([NonNullable<D['compensation']>] extends [never]
+    ? Partial<CompensationOptions<D>>
+    : CompensationOptions<D>);
 
 /** What `prepare` learnt from the external system, for `handle`. */
 export type ForwardPrepared<A> =
@@ -72,83 +90,140 @@ export type ForwardPrepared<A> =
   | { readonly answer: 'not_called' };
 
 /**
- * The handler of a step's forward event (e.g. `order_created` at the restaurant).
+ * The consumer handlers of one saga step, derived from the saga map: the step's trigger event
+ * (the start event or the previous step's success) runs it forward, and each failure event of a
+ * later step (`compensateOn`) undoes it. Inserting a step into the map therefore changes the
+ * subscriptions of the steps around it without touching their code. The step is passed as its
+ * declaration, so the options are typed by its input and events; the map must hold it.
  *
- * Guarantees, with the consumer runtime's (inbox + outbox in one transaction, at-least-once in):
+ * The forward handler validates the trigger's data against the step's `input` (extra fields are
+ * fine; a missing or wrong field → dead letter) and keeps only the declared fields. Guarantees,
+ * with the consumer runtime's (inbox + outbox in one transaction, at-least-once in):
  * - the external call runs outside the transaction with the step's idempotency key, so a
  *   redelivery or a crash never reserves or charges twice;
- * - one record per order: a duplicate delivery, or the same business event under a new
- *   message id, finds the record and neither calls nor emits;
- * - a rejection (any final 4xx/5xx answer) is stored as status 4 and emitted as the rejection
+ * - one record per saga (its id is `data[map.key]`): a duplicate delivery, or the same business
+ *   event under a new message id, finds the record and neither calls nor emits;
+ * - a rejection (any final 4xx/5xx answer) is stored as `rejected` and emitted as the failure
  *   event with the system's reason; an unreachable system is an outage (`UnavailableError`,
  *   waited out by the consumer) until `unreachableTimeoutMs` after the event, then the step is
  *   rejected with a reason that says it was unreachable;
  * - after a tombstone (compensated before forward) nothing is reserved or emitted; a
- *   reservation racing with the tombstone is released on the next attempt.
+ *   reservation racing with the tombstone is released on the next attempt;
+ * - the input is stored with the record, so a compensation releases with it.
+ *
+ * A compensation handler needs only the saga key. A succeeded step is released at the external
+ * system (outside the transaction) before it is marked `compensated` and the compensation event
+ * is emitted; a release that fails transiently (unreachable, 5xx) is an outage, waited out for
+ * the consumer's outage budget, and a refused release (4xx) is dead-lettered at once: a step is
+ * never marked compensated without a release. With no record yet, a tombstone is stored so the
+ * late forward event reserves nothing. A rejected or already compensated step changes nothing.
+ *
+ * Every emitted event is checked against its schema in the map: an event that breaks its own
+ * contract is a bug, dead-lettered instead of reaching consumers. Needs `installSagaStepTables`.
  */
-export function forwardStep<S extends TSchema, A extends TSchema>(
-  options: ForwardStepOptions<S, A>,
-): HandlerDefinition<S, ForwardPrepared<Static<A>>> {
-  const { store } = options;
+export function sagaStep<const D extends StepDeclaration, A extends TSchema>(
+  map: SagaMap,
+  declaration: D,
+  options: SagaStepOptions<NoInfer<D>, A>,
+): Readonly<Record<string, HandlerDefinition>> {
+  const step = mapStepOf(map, declaration);
+  // The declaration's types served the caller; inside, data is what the schemas checked.
+  const untyped = options as unknown as UntypedOptions;
+  const store = untyped.store ?? createStepStore(step.name);
+  const context: StepContext = { map, step, store, checked: contractChecker(step) };
+  const { release, compensated } = untyped;
+  const handlers: Record<string, HandlerDefinition> = {
+    [step.trigger]: forwardHandler(context, untyped, release),
+  };
+  if (step.compensateOn.length === 0) return handlers;
+  if (!step.compensation || !release || !compensated) {
+    throw new Error(
+      `step ${step.name} must be undone when ${step.compensateOn.join(' or ')} happens: it needs a compensation event, release and compensated`,
+    );
+  }
+  const compensation = compensationHandler(context, { release, compensated });
+  for (const type of step.compensateOn) handlers[type] = compensation;
+  return handlers;
+}
+
+interface StepContext {
+  readonly map: SagaMap;
+  readonly step: MapStep;
+  readonly store: StepStore;
+  readonly checked: (emit: Emit) => Emit;
+}
+
+interface UntypedOptions {
+  readonly answer: TSchema;
+  readonly call: (input: unknown) => Promise<ExternalResult>;
+  readonly succeeded: (input: unknown, answer: unknown) => unknown;
+  readonly failed: (input: unknown, reason: string) => unknown;
+  readonly release?: (input: unknown) => Promise<ExternalResult>;
+  readonly compensated?: (undone: Undone<unknown>) => unknown;
+  readonly unreachableTimeoutMs?: number;
+  readonly now?: () => number;
+  readonly store?: StepStore;
+}
+
+function forwardHandler(
+  { map, step, store, checked }: StepContext,
+  options: UntypedOptions,
+  releaseCall: ((input: unknown) => Promise<ExternalResult>) | undefined,
+): HandlerDefinition<TSchema, ForwardPrepared<unknown>> {
   const answer = Compile(options.answer);
-  const checked = contractChecker(options.events);
-  return on<S, ForwardPrepared<Static<A>>>(
-    options.schema,
+  const inputOf = (data: unknown): unknown => Value.Clean(step.input, structuredClone(data));
+  return on<TSchema, ForwardPrepared<unknown>>(
+    step.input,
     async (message, { tx, emit }, prepared) => {
       if (prepared.answer === 'not_called') return;
-      const ref = orderRefOf(message.data);
+      const sagaId = sagaIdOf(map, message.data);
+      const input = inputOf(message.data);
       const record: NewStepRecord =
         prepared.answer === 'accepted'
-          ? { ...ref, status: 0, details: prepared.body }
-          : { ...ref, status: 4, reason: prepared.reason };
+          ? { sagaId, status: 'succeeded', input, details: prepared.body }
+          : { sagaId, status: 'rejected', input, reason: prepared.reason };
       // The external system was called because `prepare` found no record, which is nearly
       // always still true: the insert is the check (one round trip instead of two), and only
       // when something was recorded since (a tombstone, another delivery) is it read and decided.
       if (!(await store.insert(tx, record))) {
-        const decision = decideForwardCommit(
-          await store.find(tx, ref.orderId, true),
-          prepared.answer,
-        );
+        const decision = decideForwardCommit(await store.find(tx, sagaId, true), prepared.answer);
         if (decision === 'retry') {
           throw new RetryableError(
-            `${store.table}: order ${ref.orderId} was compensated while the step ran; releasing on the next attempt`,
+            `${step.name} step: saga ${sagaId} was compensated while the step ran; releasing on the next attempt`,
           );
         }
         if (decision === 'nothing') return;
         throw new RetryableError(
-          `${store.table}: order ${ref.orderId} was recorded concurrently; deciding again`,
+          `${step.name} step: saga ${sagaId} was recorded concurrently; deciding again`,
         );
       }
       emit(
         checked(
           prepared.answer === 'accepted'
-            ? options.accepted(message.data, prepared.body)
-            : options.rejected(message.data, prepared.reason),
+            ? { type: step.success.type, data: options.succeeded(input, prepared.body) }
+            : { type: step.failure.type, data: options.failed(input, prepared.reason) },
         ),
       );
     },
     async (message, { db, attempt }) => {
-      const ref = orderRefOf(message.data);
-      const plan = planForward(
-        await store.find(db, ref.orderId),
-        attempt,
-        options.release !== undefined,
-      );
-      if (plan === 'release' && options.release) {
-        await release(options.release, ref, { nothingHeldIsFine: true });
+      const sagaId = sagaIdOf(map, message.data);
+      const input = inputOf(message.data);
+      const plan = planForward(await store.find(db, sagaId), attempt, releaseCall !== undefined);
+      if (plan === 'release' && releaseCall) {
+        await release(releaseCall, input, sagaId, { nothingHeldIsFine: true });
       }
       if (plan !== 'call') return { answer: 'not_called' };
-      const result = await options.call(message.data);
+      const result = await options.call(input);
       if (result.ok) {
         if (answer.Check(result.body)) return { answer: 'accepted', body: result.body };
         throw new TerminalError(
-          `${store.table}: the external system accepted order ${ref.orderId} with an unexpected body: ${JSON.stringify(result.body)}`,
+          `${step.name} step: the external system accepted saga ${sagaId} with an unexpected body: ${JSON.stringify(result.body)}`,
         );
       }
       if (result.status === undefined) {
         const waitedMs = (options.now ?? Date.now)() - Date.parse(message.time);
         if (!(waitedMs >= (options.unreachableTimeoutMs ?? 300_000))) {
-          throw new UnavailableError(store.table, result.reason);
+          throw new UnavailableError(`${step.name} step`, result.reason);
         }
       }
       return { answer: 'rejected', reason: result.reason };
@@ -156,104 +231,116 @@ export function forwardStep<S extends TSchema, A extends TSchema>(
   );
 }
 
-export interface CompensationStepOptions<S extends TSchema> {
-  /** Data schema of the consumed failure event (e.g. `RiderCancelled`). */
-  readonly schema: S;
-  readonly store: StepStore;
-  readonly release: ReleaseCall;
-  /** The compensation event, e.g. `restaurant_compensated`. */
-  compensated(ref: OrderRef): Emit;
-  /** The service's event contract (type → data schema): every emitted event is checked. */
-  readonly events: EventContract;
-}
-
-/**
- * The handler of a compensation input (e.g. `rider_cancelled` at the restaurant).
- *
- * Guarantees: a succeeded step is released at the external system (idempotency key, outside
- * the transaction) before it is marked compensated (5) and `compensated` is emitted; a release
- * that fails transiently (unreachable, 5xx) is an outage, waited out for the consumer's outage
- * budget, and a refused release (4xx) is dead-lettered at once: it is never marked
- * compensated without a release. With no record yet, a tombstone is stored so the late forward
- * event reserves nothing. A rejected or already compensated step changes nothing.
- */
-export function compensationStep<S extends TSchema>(
-  options: CompensationStepOptions<S>,
-): HandlerDefinition<S, boolean> {
-  const { store } = options;
-  const checked = contractChecker(options.events);
-  return on<S, boolean>(
-    options.schema,
+function compensationHandler(
+  { map, step, store, checked }: StepContext,
+  options: {
+    readonly release: (input: unknown) => Promise<ExternalResult>;
+    readonly compensated: (undone: Undone<unknown>) => unknown;
+  },
+): HandlerDefinition<TSchema, boolean> {
+  const type = step.compensation!.type;
+  const schema = Type.Object({ [map.key]: Type.String({ minLength: 1 }) });
+  return on<TSchema, boolean>(
+    schema,
     async (message, { tx, emit }, released) => {
-      const ref = orderRefOf(message.data);
-      const record = await store.find(tx, ref.orderId, true);
+      const sagaId = sagaIdOf(map, message.data);
+      const cause = message.data as SagaData;
+      const record = await store.find(tx, sagaId, true);
       switch (decideCompensationCommit(record, released)) {
         case 'store_tombstone':
-          await insertOrRetry(tx, store, { ...ref, status: 5, compensatedBeforeForward: true });
-          emit(checked(options.compensated(ref)));
+          if (
+            !(await store.insert(tx, {
+              sagaId,
+              status: 'compensated',
+              compensatedBeforeForward: true,
+              cause,
+            }))
+          ) {
+            throw new RetryableError(
+              `${step.name} step: saga ${sagaId} was recorded concurrently; deciding again`,
+            );
+          }
+          emit(checked({ type, data: options.compensated({ sagaId, input: undefined, cause }) }));
           return;
         case 'mark_compensated':
-          await store.markCompensated(tx, ref.orderId);
-          emit(checked(options.compensated(ref)));
+          await store.markCompensated(tx, sagaId, cause);
+          emit(
+            checked({ type, data: options.compensated({ sagaId, input: record?.input, cause }) }),
+          );
           return;
         case 'retry':
           throw new RetryableError(
-            `${store.table}: order ${ref.orderId} succeeded after the release was planned; releasing on the next attempt`,
+            `${step.name} step: saga ${sagaId} succeeded after the release was planned; releasing on the next attempt`,
           );
         case 'nothing':
           return;
       }
     },
     async (message, { db }) => {
-      const ref = orderRefOf(message.data);
-      if (planCompensation(await store.find(db, ref.orderId)) === 'skip') return false;
-      await release(options.release, ref, { nothingHeldIsFine: false });
+      const sagaId = sagaIdOf(map, message.data);
+      const record = await store.find(db, sagaId);
+      if (planCompensation(record) === 'skip') return false;
+      await release(options.release, record?.input, sagaId, { nothingHeldIsFine: false });
       return true;
     },
   );
 }
 
 async function release(
-  call: ReleaseCall,
-  ref: OrderRef,
+  call: (input: unknown) => Promise<ExternalResult>,
+  input: unknown,
+  sagaId: string,
   { nothingHeldIsFine }: { nothingHeldIsFine: boolean },
 ): Promise<void> {
-  const result = await call(ref);
+  const result = await call(input);
   if (result.ok) return;
   // A compensation is never given up for an outage: it waits for the system to come back.
   if (result.status === undefined || result.status >= 500) {
     throw new UnavailableError(
       'external system',
-      `release of order ${ref.orderId} failed: ${result.reason}`,
+      `release of saga ${sagaId} failed: ${result.reason}`,
     );
   }
   // An orphan release may find nothing held (the earlier attempt never reserved).
   if (nothingHeldIsFine && result.status === 404) return;
-  throw new TerminalError(
-    `release of order ${ref.orderId} refused (${result.status}): ${result.reason}`,
-  );
+  throw new TerminalError(`release of saga ${sagaId} refused (${result.status}): ${result.reason}`);
 }
 
-/** A concurrent writer (another instance) got there first: retry and decide again. */
-async function insertOrRetry(tx: Queryable, store: StepStore, record: NewStepRecord) {
-  if (!(await store.insert(tx, record))) {
-    throw new RetryableError(
-      `${store.table}: order ${record.orderId} was recorded concurrently; deciding again`,
-    );
+/** The map's step for a declaration; refuses a map that does not hold this very step. */
+function mapStepOf(map: SagaMap, declaration: StepDeclaration): MapStep {
+  const step = map.step(declaration.name);
+  if (!step) throw new Error(`saga ${map.name} has no step ${declaration.name}`);
+  const same =
+    step.input === declaration.input &&
+    step.success.type === declaration.success.type &&
+    step.failure.type === declaration.failure.type &&
+    step.compensation?.type === declaration.compensation?.type;
+  if (!same) {
+    throw new Error(`saga ${map.name}'s step ${declaration.name} is not the one declared here`);
   }
+  const required = (step.input as { readonly required?: readonly string[] }).required ?? [];
+  if (!required.includes(map.key)) {
+    throw new Error(`step ${step.name}'s input must require the saga key ${map.key}`);
+  }
+  return step;
+}
+
+function sagaIdOf(map: SagaMap, data: unknown): string {
+  const id = (data as SagaData | null)?.[map.key];
+  if (typeof id === 'string' && id !== '') return id;
+  throw new TerminalError(`a step event needs the saga key ${map.key} as a string`);
 }
 
 /**
  * Producers validate what they emit: an event that breaks its own contract is a bug, so it
  * fails the handler with a `TerminalError` (dead letter) instead of reaching consumers.
  */
-function contractChecker(events: EventContract): (emit: Emit) => Emit {
-  const validators = new Map(
-    Object.entries(events).map(([type, schema]) => [type, Compile(schema)]),
-  );
+function contractChecker(step: MapStep): (emit: Emit) => Emit {
+  const events = [step.success, step.failure, ...(step.compensation ? [step.compensation] : [])];
+  const validators = new Map(events.map(({ type, schema }) => [type, Compile(schema)]));
   return (emit) => {
     const validator = validators.get(emit.type);
-    if (!validator) throw new TerminalError(`${emit.type} is not in the service's contract`);
+    if (!validator) throw new TerminalError(`${emit.type} is not an event of step ${step.name}`);
     if (!validator.Check(emit.data)) {
       const problems = [...validator.Errors(emit.data)].map(
         (error) => `data${error.instancePath} ${error.message}`,
@@ -264,38 +351,18 @@ function contractChecker(events: EventContract): (emit: Emit) => Emit {
   };
 }
 
-function orderRefOf(data: unknown): OrderRef {
-  if (typeof data === 'object' && data !== null) {
-    const { orderId, userId } = data as Partial<Record<keyof OrderRef, unknown>>;
-    if (typeof orderId === 'string' && typeof userId === 'string') return { orderId, userId };
-  }
-  throw new TerminalError('a step event needs string orderId and userId');
-}
-
-/** How a step service reaches its external system. */
-export interface ExternalSystemOptions {
-  /** Base URL of the external systems, e.g. `http://127.0.0.1:4010`. */
-  readonly externalsUrl: string;
-  /** Limit of one HTTP attempt. Default 5 000. */
-  readonly timeoutMs?: number;
-  /** HTTP attempts per call before the answer counts as final. Default 3. */
-  readonly attempts?: number;
-  /** Delay before the second HTTP attempt, doubling after. Default 100. */
-  readonly baseDelayMs?: number;
-}
-
-/** The options every step service takes (e.g. `restaurantService(options)`). */
+/** The options every step service takes (e.g. a step service factory's `options`). */
 export interface StepServiceOptions extends ExternalSystemOptions {
   /** Redelivery policy of the service's consumer (e.g. shorter in tests). */
   readonly retry?: Partial<RetryPolicy>;
   /** How the service's consumer waits out outages (e.g. shorter in tests). */
   readonly outage?: Partial<OutagePolicy>;
-  /** The forward step's deadline for an unreachable system (see `ForwardStepOptions`). */
+  /** The forward step's deadline for an unreachable system (see `ForwardOptions`). */
   readonly unreachableTimeoutMs?: number;
 }
 
 /** What a forward step takes of its service's options: its deadline for an unreachable system. */
-export type StepDeadline = Pick<ForwardStepOptions<TSchema, TSchema>, 'unreachableTimeoutMs'>;
+export type StepDeadline = Pick<ForwardOptions<StepDeclaration, TSchema>, 'unreachableTimeoutMs'>;
 
 export function stepDeadline(options: StepServiceOptions): StepDeadline {
   return options.unreachableTimeoutMs === undefined
@@ -311,34 +378,4 @@ export function stepConsumerOptions(
     ...(options.retry ? { retry: options.retry } : {}),
     ...(options.outage ? { outage: options.outage } : {}),
   };
-}
-
-/** One endpoint of an external system: `(method, idempotencyKey, body) → result`. */
-export type ExternalEndpoint = (
-  method: 'POST' | 'DELETE',
-  idempotencyKey: string,
-  body: unknown,
-) => Promise<ExternalResult>;
-
-/**
- * Binds `callExternal` to one endpoint (e.g. `/api/restaurant`), naming the system in
- * failure reasons. See `callExternal` for retries and timeouts.
- */
-export function externalEndpoint(
-  options: ExternalSystemOptions,
-  path: string,
-  system: string,
-): ExternalEndpoint {
-  const url = new URL(path, options.externalsUrl).href;
-  return (method, idempotencyKey, body) =>
-    callExternal({
-      method,
-      url,
-      idempotencyKey,
-      body,
-      system,
-      ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
-      ...(options.attempts === undefined ? {} : { attempts: options.attempts }),
-      ...(options.baseDelayMs === undefined ? {} : { baseDelayMs: options.baseDelayMs }),
-    });
 }

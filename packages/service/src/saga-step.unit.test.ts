@@ -1,57 +1,116 @@
 import { type Emit, RetryableError, TerminalError, UnavailableError } from '@cads/consumer';
 import type { ExternalResult } from '@cads/http';
 import { createMessage, type Message, silentLogger } from '@cads/messaging';
+import { defineSaga, defineStep } from '@cads/saga';
 import type { Queryable } from '@cads/storage';
 import Type from 'typebox';
+import { Compile } from 'typebox/compile';
 import { describe, expect, it } from 'vitest';
-import { compensationStep, forwardStep, type OrderRef } from './saga-step.ts';
-import type { NewStepRecord, StepStore } from './step-store.ts';
+import { sagaStep } from './saga-step.ts';
+import type { StepStatus } from './step-decisions.ts';
+import type { NewStepRecord, StepStore, StoredStepRecord } from './step-store.ts';
 
-const Ref = Type.Object({ orderId: Type.String(), userId: Type.String() });
+const Case = Type.Object({ caseId: Type.String(), holder: Type.String() });
 const Answer = Type.Object({ id: Type.String() });
-const events = {
-  done: Type.Object({ orderId: Type.String(), id: Type.String() }),
-  refused: Type.Object({ orderId: Type.String(), reason: Type.String({ minLength: 1 }) }),
-  undone: Type.Object({ orderId: Type.String() }),
-};
-const order: OrderRef = { orderId: 'o1', userId: 'u1' };
+const Reason = Type.String({ minLength: 1 });
+
+/** A step that holds something and can be undone, and a last step that cannot. */
+const hold = defineStep({
+  name: 'hold',
+  label: 'Hold',
+  input: Case,
+  success: { type: 'held', schema: Type.Object({ caseId: Type.String(), id: Type.String() }) },
+  failure: {
+    type: 'hold_refused',
+    schema: Type.Object({ caseId: Type.String(), reason: Reason }),
+    reasonField: 'reason',
+  },
+  compensation: {
+    type: 'hold_undone',
+    schema: Type.Object({ caseId: Type.String(), holder: Type.String({ minLength: 1 }) }),
+  },
+});
+const finish = defineStep({
+  name: 'finish',
+  label: 'Finish',
+  input: Type.Object({ caseId: Type.String() }),
+  success: { type: 'finished', schema: Type.Object({ caseId: Type.String() }) },
+  failure: {
+    type: 'finish_refused',
+    schema: Type.Object({ caseId: Type.String(), reason: Reason }),
+    reasonField: 'reason',
+  },
+});
+/** A step inserted between the two: only the map changes for them. */
+const check = defineStep({
+  name: 'check',
+  label: 'Check',
+  input: Type.Object({ caseId: Type.String() }),
+  success: { type: 'checked', schema: Type.Object({ caseId: Type.String() }) },
+  failure: {
+    type: 'check_refused',
+    schema: Type.Object({ caseId: Type.String(), reason: Reason }),
+    reasonField: 'reason',
+  },
+  compensation: { type: 'check_undone', schema: Type.Object({ caseId: Type.String() }) },
+});
+const start = { type: 'case_opened', schema: Case, producer: 'desk' };
+const saga = defineSaga({ name: 'cases', key: 'caseId', start, steps: [hold, finish] });
+const longerSaga = defineSaga({
+  name: 'cases',
+  key: 'caseId',
+  start,
+  steps: [hold, check, finish],
+});
+
+const opened = { caseId: 'c1', holder: 'h1' };
 const db = {} as Queryable;
 
 /** The step's records in memory, with a hook to simulate another instance writing meanwhile. */
 function memoryStore() {
-  const records = new Map<string, NewStepRecord>();
+  const records = new Map<string, StoredStepRecord & { reason?: string; cause?: unknown }>();
   const store: StepStore = {
-    table: 'memory',
-    find: (_db, orderId) => {
-      const record = records.get(orderId);
+    step: 'memory',
+    find: (_db, sagaId) => {
+      const record = records.get(sagaId);
       return Promise.resolve(
         record && {
           status: record.status,
-          compensatedBeforeForward: record.compensatedBeforeForward ?? false,
+          compensatedBeforeForward: record.compensatedBeforeForward,
+          ...(record.input === undefined ? {} : { input: record.input }),
         },
       );
     },
-    status: (_db, orderId) => Promise.resolve(records.get(orderId)?.status ?? -1),
-    insert: (_db, record) => {
-      if (records.has(record.orderId)) return Promise.resolve(false);
-      records.set(record.orderId, record);
+    insert: (_db, record: NewStepRecord) => {
+      if (records.has(record.sagaId)) return Promise.resolve(false);
+      records.set(
+        record.sagaId,
+        record.status === 'compensated'
+          ? { status: record.status, compensatedBeforeForward: true, cause: record.cause }
+          : {
+              status: record.status,
+              compensatedBeforeForward: false,
+              input: record.input,
+              ...(record.reason === undefined ? {} : { reason: record.reason }),
+            },
+      );
       return Promise.resolve(true);
     },
-    markCompensated: (_db, orderId) => {
-      const record = records.get(orderId);
-      if (record?.status !== 0) return Promise.resolve(false);
-      records.set(orderId, { ...record, status: 5 });
+    markCompensated: (_db, sagaId, cause) => {
+      const record = records.get(sagaId);
+      if (record?.status !== 'succeeded') return Promise.resolve(false);
+      records.set(sagaId, { ...record, status: 'compensated', cause });
       return Promise.resolve(true);
     },
   };
   return { store, records };
 }
 
-/** A scripted external endpoint that counts its calls. */
+/** A scripted external endpoint that records what it was called with. */
 function endpoint(...answers: ExternalResult[]) {
-  const calls: OrderRef[] = [];
-  const call = (ref: OrderRef) => {
-    calls.push(ref);
+  const calls: unknown[] = [];
+  const call = (input: unknown) => {
+    calls.push(input);
     return Promise.resolve(answers[Math.min(calls.length, answers.length) - 1] as ExternalResult);
   };
   return { call, calls };
@@ -69,41 +128,35 @@ function build(options: { forward: ExternalResult[]; release?: ExternalResult[] 
   const clock = { aheadMs: 0 };
   const forward = endpoint(...options.forward);
   const release = endpoint(...(options.release ?? [{ ok: true, status: 204, body: undefined }]));
-  const handlers = {
-    forward: forwardStep({
-      schema: Ref,
-      store,
-      answer: Answer,
-      call: (data) => forward.call(data),
-      release: release.call,
-      accepted: (data, answer) => ({
-        type: 'done',
-        data: { orderId: data.orderId, id: answer.id },
-      }),
-      rejected: (data, reason) => ({ type: 'refused', data: { orderId: data.orderId, reason } }),
-      events,
-      unreachableTimeoutMs: 60_000,
-      now: () => Date.now() + clock.aheadMs,
+  const handlers = sagaStep(saga, hold, {
+    store,
+    answer: Answer,
+    call: (input) => forward.call(input),
+    release: (input) => release.call(input),
+    succeeded: (input, answer) => ({ caseId: input.caseId, id: answer.id }),
+    failed: (input, reason) => ({ caseId: input.caseId, reason }),
+    compensated: ({ sagaId, input, cause }) => ({
+      caseId: sagaId,
+      holder: input?.holder ?? (typeof cause.holder === 'string' ? cause.holder : ''),
     }),
-    compensation: compensationStep({
-      schema: Ref,
-      store,
-      release: release.call,
-      compensated: (ref) => ({ type: 'undone', data: { orderId: ref.orderId } }),
-      events,
-    }),
-  };
+    unreachableTimeoutMs: 60_000,
+    now: () => Date.now() + clock.aheadMs,
+  });
   return { handlers, records, forward, release, clock };
 }
 
-type Handler = ReturnType<typeof build>['handlers']['forward' | 'compensation'];
+type Handlers = ReturnType<typeof build>['handlers'];
 
-/** One delivery: prepare, then `between` (another instance's write), then handle. */
+/** One delivery of `type`: prepare, then `between` (another instance's write), then handle. */
 async function deliver(
-  handler: Handler,
+  handlers: Handlers,
+  type: string,
+  data: unknown,
   { attempt = 1, between }: { attempt?: number; between?: () => void } = {},
 ): Promise<Emit[]> {
-  const message = createMessage({ type: 't', source: 's', subject: 'o1', data: order });
+  const handler = handlers[type];
+  if (!handler) throw new Error(`no handler for ${type}`);
+  const message = createMessage({ type, source: 's', subject: 'c1', data });
   const prepared: unknown = await handler.prepare?.(message, { db, log: silentLogger, attempt });
   between?.();
   const emitted: Emit[] = [];
@@ -118,116 +171,191 @@ async function deliver(
         return message as Message<never>;
       },
     },
-    prepared as never,
+    prepared,
   );
   return emitted;
 }
 
-const tombstone: NewStepRecord = { ...order, status: 5, compensatedBeforeForward: true };
+const forwardOf = (handlers: Handlers, options?: Parameters<typeof deliver>[3]) =>
+  deliver(handlers, 'case_opened', { ...opened, extra: 'ignored' }, options);
+const failureOf = (handlers: Handlers, options?: Parameters<typeof deliver>[3]) =>
+  deliver(handlers, 'finish_refused', { caseId: 'c1', reason: 'no' }, options);
 
-describe('forwardStep', () => {
-  it('stores and emits an accepted answer; a duplicate neither calls nor emits', async () => {
-    const { handlers, records, forward } = build({ forward: [accepted({ id: 'r1' })] });
-    expect(await deliver(handlers.forward)).toEqual([
-      { type: 'done', data: { orderId: 'o1', id: 'r1' } },
+const tombstone = {
+  status: 'compensated' as StepStatus,
+  compensatedBeforeForward: true,
+  cause: { caseId: 'c1', holder: 'h1' },
+};
+
+describe('sagaStep: subscriptions from the map', () => {
+  it('subscribes to its trigger and to the failures of every later step', () => {
+    const { handlers } = build({ forward: [] });
+    expect(Object.keys(handlers).sort()).toEqual(['case_opened', 'finish_refused']);
+  });
+
+  it('follows a step inserted after it: compensates on its failure too, with the same code', () => {
+    const handlers = sagaStep(longerSaga, hold, {
+      answer: Answer,
+      call: () => Promise.resolve(accepted({ id: 'x' })),
+      release: () => Promise.resolve(accepted(undefined)),
+      succeeded: (input, answer) => ({ caseId: input.caseId, id: answer.id }),
+      failed: (input, reason) => ({ caseId: input.caseId, reason }),
+      compensated: ({ sagaId }) => ({ caseId: sagaId, holder: 'h' }),
+    });
+    expect(Object.keys(handlers).sort()).toEqual([
+      'case_opened',
+      'check_refused',
+      'finish_refused',
     ]);
-    expect(records.get('o1')?.status).toBe(0);
-    expect(await deliver(handlers.forward)).toEqual([]);
+    const last = sagaStep(longerSaga, finish, {
+      answer: Answer,
+      call: () => Promise.resolve(accepted({ id: 'x' })),
+      succeeded: (input) => ({ caseId: input.caseId }),
+      failed: (input, reason) => ({ caseId: input.caseId, reason }),
+    });
+    expect(Object.keys(last)).toEqual(['checked']);
+  });
+
+  it('refuses a step that must be undone but cannot release, and a map without the step', () => {
+    expect(() =>
+      // @ts-expect-error: a step that declares a compensation must say how to release
+      sagaStep(saga, hold, {
+        answer: Answer,
+        call: () => Promise.resolve(accepted({ id: 'x' })),
+        succeeded: (input: { caseId: string }, answer: { id: string }) => ({
+          caseId: input.caseId,
+          id: answer.id,
+        }),
+        failed: (input: { caseId: string }, reason: string) => ({ caseId: input.caseId, reason }),
+      }),
+    ).toThrow(/needs a compensation event, release and compensated/);
+    expect(() =>
+      sagaStep(saga, check, {
+        answer: Answer,
+        call: () => Promise.resolve(accepted({ id: 'x' })),
+        release: () => Promise.resolve(accepted(undefined)),
+        succeeded: (input) => ({ caseId: input.caseId }),
+        failed: (input, reason) => ({ caseId: input.caseId, reason }),
+        compensated: ({ sagaId }) => ({ caseId: sagaId }),
+      }),
+    ).toThrow(/has no step check/);
+  });
+
+  it("validates the trigger against the step's input: extra fields pass, a missing one does not", () => {
+    const { handlers } = build({ forward: [] });
+    const forward = Compile(handlers.case_opened!.schema);
+    expect(forward.Check({ ...opened, extra: 1 })).toBe(true);
+    expect(forward.Check({ caseId: 'c1' })).toBe(false);
+    const compensation = Compile(handlers.finish_refused!.schema);
+    expect(compensation.Check({ caseId: 'c1' })).toBe(true);
+    expect(compensation.Check({ holder: 'h1' })).toBe(false);
+  });
+});
+
+describe('sagaStep: forward', () => {
+  it('stores the declared input and emits the success; a duplicate neither calls nor emits', async () => {
+    const { handlers, records, forward } = build({ forward: [accepted({ id: 'r1' })] });
+    expect(await forwardOf(handlers)).toEqual([{ type: 'held', data: { caseId: 'c1', id: 'r1' } }]);
+    expect(forward.calls).toEqual([opened]);
+    expect(records.get('c1')).toMatchObject({ status: 'succeeded', input: opened });
+    expect(await forwardOf(handlers)).toEqual([]);
     expect(forward.calls).toHaveLength(1);
   });
 
-  it('turns a final refusal into the rejection event, an unreachable system into an outage, then a rejection past its deadline', async () => {
+  it('turns a final refusal into the failure event, an unreachable system into an outage, then a rejection past its deadline', async () => {
     const refusing = build({ forward: [refused(503, 'busy')] });
-    expect(await deliver(refusing.handlers.forward)).toEqual([
-      { type: 'refused', data: { orderId: 'o1', reason: 'busy' } },
+    expect(await forwardOf(refusing.handlers)).toEqual([
+      { type: 'hold_refused', data: { caseId: 'c1', reason: 'busy' } },
     ]);
-    expect(refusing.records.get('o1')).toMatchObject({ status: 4, reason: 'busy' });
+    expect(refusing.records.get('c1')).toMatchObject({ status: 'rejected', reason: 'busy' });
 
-    const down = build({
-      forward: [
-        refused(undefined, 'unreachable'),
-        refused(undefined, 'unreachable'),
-        refused(undefined, 'unreachable'),
-      ],
-    });
-    await expect(deliver(down.handlers.forward)).rejects.toBeInstanceOf(UnavailableError);
+    const down = build({ forward: [refused(undefined, 'unreachable')] });
+    await expect(forwardOf(down.handlers)).rejects.toBeInstanceOf(UnavailableError);
     // Attempts do not decide it (an open circuit makes none), the time since the event does.
     down.clock.aheadMs = 59_000;
-    await expect(deliver(down.handlers.forward, { attempt: 9 })).rejects.toBeInstanceOf(
-      UnavailableError,
-    );
+    await expect(forwardOf(down.handlers, { attempt: 9 })).rejects.toBeInstanceOf(UnavailableError);
     expect(down.records.size).toBe(0);
     down.clock.aheadMs = 61_000;
-    expect(await deliver(down.handlers.forward, { attempt: 2 })).toEqual([
-      { type: 'refused', data: { orderId: 'o1', reason: 'unreachable' } },
+    expect(await forwardOf(down.handlers, { attempt: 2 })).toEqual([
+      { type: 'hold_refused', data: { caseId: 'c1', reason: 'unreachable' } },
     ]);
-    expect(down.records.get('o1')).toMatchObject({ status: 4, reason: 'unreachable' });
+    expect(down.records.get('c1')).toMatchObject({ status: 'rejected', reason: 'unreachable' });
   });
 
   it('dead-letters an answer that breaks the external contract', async () => {
     const { handlers } = build({ forward: [accepted({ unexpected: true })] });
-    await expect(deliver(handlers.forward)).rejects.toBeInstanceOf(TerminalError);
+    await expect(forwardOf(handlers)).rejects.toBeInstanceOf(TerminalError);
   });
 
   it('dead-letters an event that would break its own contract', async () => {
     const { handlers } = build({ forward: [refused(404, '')] });
-    await expect(deliver(handlers.forward)).rejects.toThrow(/breaks its contract/);
+    await expect(forwardOf(handlers)).rejects.toThrow(/breaks its contract/);
   });
 
   it('after a tombstone, reserves nothing and emits nothing', async () => {
     const { handlers, records, forward, release } = build({ forward: [accepted({ id: 'r1' })] });
-    records.set('o1', tombstone);
-    expect(await deliver(handlers.forward)).toEqual([]);
+    records.set('c1', tombstone);
+    expect(await forwardOf(handlers)).toEqual([]);
     expect(forward.calls).toHaveLength(0);
     expect(release.calls).toHaveLength(0);
   });
 
-  it('releases a reservation that raced with a tombstone, on the next attempt', async () => {
+  it('releases a reservation that raced with a tombstone, on the next attempt, with the input', async () => {
     const { handlers, records, forward, release } = build({ forward: [accepted({ id: 'r1' })] });
     await expect(
-      deliver(handlers.forward, { between: () => records.set('o1', tombstone) }),
+      forwardOf(handlers, { between: () => records.set('c1', tombstone) }),
     ).rejects.toBeInstanceOf(RetryableError);
     expect(forward.calls).toHaveLength(1);
 
-    expect(await deliver(handlers.forward, { attempt: 2 })).toEqual([]);
-    expect(release.calls).toEqual([order]);
+    expect(await forwardOf(handlers, { attempt: 2 })).toEqual([]);
+    expect(release.calls).toEqual([opened]);
     expect(forward.calls).toHaveLength(1);
-    expect(records.get('o1')).toEqual(tombstone);
+    expect(records.get('c1')).toEqual(tombstone);
   });
 });
 
-describe('compensationStep', () => {
-  it('releases a succeeded step, then marks it compensated; again changes nothing', async () => {
+describe('sagaStep: compensation', () => {
+  it('releases a succeeded step with its stored input, then marks it compensated; again changes nothing', async () => {
     const { handlers, records, release } = build({ forward: [accepted({ id: 'r1' })] });
-    await deliver(handlers.forward);
-    expect(await deliver(handlers.compensation)).toEqual([
-      { type: 'undone', data: { orderId: 'o1' } },
+    await forwardOf(handlers);
+    // The failure event carries only the key: the release still gets what the step stored.
+    expect(await deliver(handlers, 'finish_refused', { caseId: 'c1' })).toEqual([
+      { type: 'hold_undone', data: { caseId: 'c1', holder: 'h1' } },
     ]);
-    expect(records.get('o1')?.status).toBe(5);
-    expect(await deliver(handlers.compensation)).toEqual([]);
+    expect(release.calls).toEqual([opened]);
+    expect(records.get('c1')).toMatchObject({ status: 'compensated', cause: { caseId: 'c1' } });
+    expect(await failureOf(handlers)).toEqual([]);
     expect(release.calls).toHaveLength(1);
   });
 
-  it('leaves a tombstone when nothing was reserved yet', async () => {
+  it('leaves a tombstone when nothing was reserved yet, without a release', async () => {
     const { handlers, records, release } = build({ forward: [] });
-    expect(await deliver(handlers.compensation)).toEqual([
-      { type: 'undone', data: { orderId: 'o1' } },
-    ]);
-    expect(records.get('o1')).toMatchObject({ status: 5, compensatedBeforeForward: true });
+    expect(
+      await deliver(handlers, 'finish_refused', { caseId: 'c1', holder: 'h1', reason: 'no' }),
+    ).toEqual([{ type: 'hold_undone', data: { caseId: 'c1', holder: 'h1' } }]);
+    expect(records.get('c1')).toMatchObject({
+      status: 'compensated',
+      compensatedBeforeForward: true,
+    });
+    expect(records.get('c1')?.input).toBeUndefined();
     expect(release.calls).toHaveLength(0);
   });
 
   it('never marks compensated without a release: retries when the step succeeded meanwhile', async () => {
     const { handlers, records, release } = build({ forward: [] });
-    const reserved: NewStepRecord = { ...order, status: 0 };
+    const succeeded = {
+      status: 'succeeded' as const,
+      compensatedBeforeForward: false,
+      input: opened,
+    };
     await expect(
-      deliver(handlers.compensation, { between: () => records.set('o1', reserved) }),
+      failureOf(handlers, { between: () => records.set('c1', succeeded) }),
     ).rejects.toBeInstanceOf(RetryableError);
-    expect(records.get('o1')?.status).toBe(0);
+    expect(records.get('c1')?.status).toBe('succeeded');
 
-    expect(await deliver(handlers.compensation, { attempt: 2 })).toHaveLength(1);
-    expect(release.calls).toHaveLength(1);
-    expect(records.get('o1')?.status).toBe(5);
+    expect(await failureOf(handlers, { attempt: 2 })).toHaveLength(1);
+    expect(release.calls).toEqual([opened]);
+    expect(records.get('c1')?.status).toBe('compensated');
   });
 
   it('waits out a release that failed transiently (an outage), dead-letters a refused one', async () => {
@@ -237,17 +365,17 @@ describe('compensationStep', () => {
       [refused(409, 'no'), TerminalError],
     ] as const) {
       const { handlers, records } = build({ forward: [accepted({ id: 'r1' })], release: [answer] });
-      await deliver(handlers.forward);
-      await expect(deliver(handlers.compensation)).rejects.toBeInstanceOf(error);
-      expect(records.get('o1')?.status).toBe(0);
+      await forwardOf(handlers);
+      await expect(failureOf(handlers)).rejects.toBeInstanceOf(error);
+      expect(records.get('c1')?.status).toBe('succeeded');
     }
   });
 
   it('changes nothing for a rejected step', async () => {
     const { handlers, records, release } = build({ forward: [refused(404, 'none')] });
-    await deliver(handlers.forward);
-    expect(await deliver(handlers.compensation)).toEqual([]);
-    expect(records.get('o1')?.status).toBe(4);
+    await forwardOf(handlers);
+    expect(await failureOf(handlers)).toEqual([]);
+    expect(records.get('c1')?.status).toBe('rejected');
     expect(release.calls).toHaveLength(0);
   });
 });

@@ -34,11 +34,16 @@ export interface RouteContext {
 }
 
 export interface ServiceDefinition {
-  /** e.g. `restaurant`: consumer group, CloudEvents source `/cads/<name>`, log and metric label. */
+  /** e.g. `billing`: consumer group, CloudEvents source `/cads/<name>`, log and metric label. */
   readonly name: string;
   readonly version?: string;
   /** Directory of the service's numbered SQL migrations. */
   readonly migrations?: URL;
+  /**
+   * Installs the toolkit tables the service uses besides the consumer's (e.g.
+   * `installSagaStepTables`), before the service's own migrations, which may build on them.
+   */
+  readonly runtimeTables?: readonly ((db: Database) => Promise<void>)[];
   /** Event handlers, when the service consumes events. */
   readonly consumer?: ServiceConsumerOptions;
   /** Registers the service's HTTP routes (besides health, readiness, metrics, OpenAPI). */
@@ -142,6 +147,7 @@ export async function createService(
     async start() {
       if (started) return;
       await installConsumerTables(db);
+      for (const install of definition.runtimeTables ?? []) await install(db);
       if (definition.migrations) {
         await migrate(db, name, await loadMigrations(definition.migrations));
       }

@@ -1,19 +1,18 @@
 /**
- * Pure decisions of a saga step service (restaurant, rider, payment): one record per order,
- * a forward event that calls the external system, and optionally a compensation event that
- * undoes it. No I/O here: the handlers in `saga-step.ts` read the record, ask these functions
- * what to do, and do it.
+ * Pure decisions of a saga step: one record per saga, a forward event that calls the external
+ * system, and optionally compensation events that undo it. No I/O here: the handlers in
+ * `saga-step.ts` read the record, ask these functions what to do, and do it.
  */
 
-/** 0 step succeeded · 4 step rejected · 5 compensated (the seed's status codes). */
-export type StepStatus = 0 | 4 | 5;
+/** Where one saga's step is: it succeeded, was rejected, or its success was undone. */
+export type StepStatus = 'succeeded' | 'rejected' | 'compensated';
 
-/** What a step service remembers of one order. */
+/** What a step service remembers of one saga, as far as the decisions go. */
 export interface StepRecord {
   readonly status: StepStatus;
   /**
    * The compensation arrived before the forward event (a tombstone): the forward event must
-   * never reserve anything for this order.
+   * never reserve anything for this saga.
    */
   readonly compensatedBeforeForward: boolean;
 }
@@ -25,7 +24,7 @@ export type ForwardPlan = 'call' | 'skip' | 'release';
  * - No record: call the system (with the step's idempotency key, so a repeat has no effect).
  * - A tombstone, on a redelivery: an earlier attempt may have reserved before the tombstone
  *   was written (see `decideForwardCommit`), so release (idempotent) and emit nothing.
- * - Anything else: this order's step is already decided; do nothing.
+ * - Anything else: this saga's step is already decided; do nothing.
  */
 export function planForward(
   record: StepRecord | undefined,
@@ -63,7 +62,7 @@ export function decideForwardCommit(
 
 /** Before the transaction, on a compensation event: whether to release at the external system. */
 export function planCompensation(record: StepRecord | undefined): 'release' | 'skip' {
-  return record?.status === 0 ? 'release' : 'skip';
+  return record?.status === 'succeeded' ? 'release' : 'skip';
 }
 
 /** Inside the transaction, on a compensation event. */
@@ -81,6 +80,6 @@ export function decideCompensationCommit(
   released: boolean,
 ): CompensationCommit {
   if (!record) return 'store_tombstone';
-  if (record.status === 0) return released ? 'mark_compensated' : 'retry';
+  if (record.status === 'succeeded') return released ? 'mark_compensated' : 'retry';
   return 'nothing';
 }

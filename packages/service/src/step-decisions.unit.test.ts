@@ -7,10 +7,10 @@ import {
   type StepRecord,
 } from './step-decisions.ts';
 
-const succeeded: StepRecord = { status: 0, compensatedBeforeForward: false };
-const rejected: StepRecord = { status: 4, compensatedBeforeForward: false };
-const compensated: StepRecord = { status: 5, compensatedBeforeForward: false };
-const tombstone: StepRecord = { status: 5, compensatedBeforeForward: true };
+const succeeded: StepRecord = { status: 'succeeded', compensatedBeforeForward: false };
+const rejected: StepRecord = { status: 'rejected', compensatedBeforeForward: false };
+const compensated: StepRecord = { status: 'compensated', compensatedBeforeForward: false };
+const tombstone: StepRecord = { status: 'compensated', compensatedBeforeForward: true };
 
 describe('a forward event', () => {
   it('given no record, when it arrives, then the system is called', () => {

@@ -1,22 +1,43 @@
+import { ChargeResponse } from '@cads/externals/contracts';
+import { foodSaga } from '@cads/food-saga';
+import type { SagaMap } from '@cads/saga';
 import {
+  installSagaStepTables,
+  sagaStep,
   type ServiceDefinition,
   stepConsumerOptions,
   stepDeadline,
   type StepServiceOptions,
 } from '@cads/service';
 import { bank } from './bank.ts';
-import { onRiderAssigned } from './handlers/on-rider-assigned.ts';
+import { paymentStep } from './contracts/step.ts';
+import { cancelled, done } from './domain/charge.ts';
 
-export type PaymentServiceOptions = StepServiceOptions;
+export interface PaymentServiceOptions extends StepServiceOptions {
+  /** The saga the step runs in: it decides what triggers the step. */
+  readonly saga?: SagaMap;
+}
 
-/** The payment step: charges each order once, at the price the restaurant gave. */
+/**
+ * The payment step: charges each order once, at the price the restaurant gave, when the step
+ * before it succeeded (the map's trigger). It declares no compensation, so the map puts no
+ * step that can fail after it, and there is nothing to release.
+ */
 export function paymentService(options: PaymentServiceOptions): ServiceDefinition {
+  const charges = bank(options);
   return {
     name: 'payment',
     description: 'Charges orders at the bank, once per order.',
     migrations: new URL('../migrations/', import.meta.url),
+    runtimeTables: [installSagaStepTables],
     consumer: {
-      handlers: { rider_assigned: onRiderAssigned(bank(options), stepDeadline(options)) },
+      handlers: sagaStep(options.saga ?? foodSaga, paymentStep, {
+        answer: ChargeResponse,
+        call: (order) => charges.charge(order),
+        succeeded: done,
+        failed: cancelled,
+        ...stepDeadline(options),
+      }),
       ...stepConsumerOptions(options),
     },
   };

@@ -1,9 +1,4 @@
-import type { Queryable } from '@cads/storage';
-import { charges } from './store/charges.ts';
-
 export type { PaymentServiceOptions } from './app.ts';
 export { paymentService } from './app.ts';
-
 /** The payment step's status of an order (0, 4), or -1 without a record. For tests and tools. */
-export const readPaymentStatus = (db: Queryable, orderId: string): Promise<number> =>
-  charges.status(db, orderId);
+export { readChargeStatus as readPaymentStatus } from './store/charges.ts';

@@ -16,7 +16,7 @@ beforeAll(async () => {
   bed = await startStepTestbed({
     system: 'payment',
     define: (externalsUrl) =>
-      paymentService({ externalsUrl, baseDelayMs: 5, retry: { baseDelayMs: 20 } }),
+      paymentService({ baseUrl: externalsUrl, baseDelayMs: 5, retry: { baseDelayMs: 20 } }),
     emits: ['payment_done', 'payment_cancelled'],
   });
   ({ step: payment, events, admin, testbed } = bed);

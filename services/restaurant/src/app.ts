@@ -1,29 +1,44 @@
+import { ReserveRestaurantResponse } from '@cads/externals/contracts';
+import { foodSaga } from '@cads/food-saga';
+import type { SagaMap } from '@cads/saga';
 import {
+  installSagaStepTables,
+  sagaStep,
   type ServiceDefinition,
   stepConsumerOptions,
   stepDeadline,
   type StepServiceOptions,
 } from '@cads/service';
-import { onOrderCreated } from './handlers/on-order-created.ts';
-import { onPaymentCancelled } from './handlers/on-payment-cancelled.ts';
-import { onRiderCancelled } from './handlers/on-rider-cancelled.ts';
+import { restaurantStep } from './contracts/step.ts';
+import { cancelled, compensated, refOf, reserved } from './domain/reservation.ts';
 import { restaurantSystem } from './restaurant-system.ts';
 
-export type RestaurantServiceOptions = StepServiceOptions;
+export interface RestaurantServiceOptions extends StepServiceOptions {
+  /** The saga the step runs in: it decides what triggers the step and what undoes it. */
+  readonly saga?: SagaMap;
+}
 
-/** The restaurant step: reserves each order at the restaurant, releases it on compensation. */
+/**
+ * The restaurant step: reserves each order at the restaurant when the step before it succeeded
+ * (the map's trigger), releases it when a later step fails (the map's `compensateOn`).
+ */
 export function restaurantService(options: RestaurantServiceOptions): ServiceDefinition {
   const system = restaurantSystem(options);
   return {
     name: 'restaurant',
     description: 'Reserves orders at the restaurants and releases them when a later step fails.',
     migrations: new URL('../migrations/', import.meta.url),
+    runtimeTables: [installSagaStepTables],
     consumer: {
-      handlers: {
-        order_created: onOrderCreated(system, stepDeadline(options)),
-        rider_cancelled: onRiderCancelled(system),
-        payment_cancelled: onPaymentCancelled(system),
-      },
+      handlers: sagaStep(options.saga ?? foodSaga, restaurantStep, {
+        answer: ReserveRestaurantResponse,
+        call: (order) => system.reserve(order),
+        release: (order) => system.release(order),
+        succeeded: reserved,
+        failed: cancelled,
+        compensated: (undone) => compensated(refOf(undone)),
+        ...stepDeadline(options),
+      }),
       ...stepConsumerOptions(options),
     },
   };

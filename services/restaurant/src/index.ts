@@ -1,9 +1,4 @@
-import type { Queryable } from '@cads/storage';
-import { reservations } from './store/reservations.ts';
-
 export type { RestaurantServiceOptions } from './app.ts';
 export { restaurantService } from './app.ts';
-
 /** The restaurant step's status of an order (0, 4, 5), or -1 without a record. For tests and tools. */
-export const readRestaurantStatus = (db: Queryable, orderId: string): Promise<number> =>
-  reservations.status(db, orderId);
+export { readReservationStatus as readRestaurantStatus } from './store/reservations.ts';

@@ -1,6 +1,12 @@
 import type { ExternalResult } from '@cads/http';
-import { externalEndpoint, type ExternalSystemOptions, type OrderRef } from '@cads/service';
-import { type Order, releaseKey, reservationRequest, reserveKey } from './domain/reservation.ts';
+import { externalEndpoint, type ExternalSystemOptions } from '@cads/service';
+import {
+  type Order,
+  type OrderRef,
+  releaseKey,
+  reservationRequest,
+  reserveKey,
+} from './domain/reservation.ts';
 
 /** The restaurants' external system: reserve and release, each with its idempotency key. */
 export interface RestaurantSystem {

@@ -16,7 +16,7 @@ beforeAll(async () => {
   bed = await startStepTestbed({
     system: 'restaurant',
     define: (externalsUrl) =>
-      restaurantService({ externalsUrl, baseDelayMs: 5, retry: { baseDelayMs: 20 } }),
+      restaurantService({ baseUrl: externalsUrl, baseDelayMs: 5, retry: { baseDelayMs: 20 } }),
     emits: ['restaurant_reserved', 'restaurant_cancelled', 'restaurant_compensated'],
   });
   ({ step: restaurant, events, admin, testbed } = bed);

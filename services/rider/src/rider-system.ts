@@ -1,6 +1,6 @@
 import type { ExternalResult } from '@cads/http';
-import { externalEndpoint, type ExternalSystemOptions, type OrderRef } from '@cads/service';
-import { assignKey, assignmentRequest, releaseKey } from './domain/assignment.ts';
+import { externalEndpoint, type ExternalSystemOptions } from '@cads/service';
+import { assignKey, assignmentRequest, type OrderRef, releaseKey } from './domain/assignment.ts';
 
 /** The riders' external system: assign and release, each with its idempotency key. */
 export interface RiderSystem {

@@ -16,7 +16,7 @@ beforeAll(async () => {
   bed = await startStepTestbed({
     system: 'rider',
     define: (externalsUrl) =>
-      riderService({ externalsUrl, baseDelayMs: 5, retry: { baseDelayMs: 20 } }),
+      riderService({ baseUrl: externalsUrl, baseDelayMs: 5, retry: { baseDelayMs: 20 } }),
     emits: ['rider_assigned', 'rider_cancelled', 'rider_compensated'],
   });
   ({ step: rider, events, admin, testbed } = bed);

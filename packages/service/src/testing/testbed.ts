@@ -17,7 +17,7 @@ export interface RunningService {
 /** Every message of some types published from the moment `record` resolved. */
 export interface Recorder {
   readonly messages: readonly Message[];
-  /** The recorded messages about one order (subject). */
+  /** The recorded messages about one subject. */
   of(subject: string): Message[];
   /** Waits until `subject` has a message of `type`, and returns it. */
   next(subject: string, type: string): Promise<Message>;

@@ -9,6 +9,23 @@ export interface OrderRef {
   readonly userId: string;
 }
 
+/** What a compensation knows of the success it undoes (the saga step runtime's `Undone`). */
+export interface Undone {
+  readonly sagaId: string;
+  readonly input: OrderRef | undefined;
+  readonly cause: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * The order a compensation is about: the input the step succeeded with or, for a tombstone
+ * (compensated before the step ran, so no input), the failure event, which names the user.
+ * A failure event without one yields an empty user, which the compensation event's contract
+ * refuses: a dead letter, never an event naming nobody.
+ */
+export function refOf({ sagaId, input, cause }: Undone): OrderRef {
+  return input ?? { orderId: sagaId, userId: typeof cause.userId === 'string' ? cause.userId : '' };
+}
+
 export interface Order extends OrderRef {
   readonly restaurantId: string;
   readonly cart: ReadonlyArray<{ readonly itemId: string; readonly amount: number }>;
