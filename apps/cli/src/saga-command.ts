@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { checkSaga, defineSaga, type SagaDeclaration, type SagaMap, sagaGraph } from '@cads/saga';
 import { type CommandIo, exitCode, parseCommand } from './command-io.ts';
 import { sagaPage, sagaPagePath, withReadmeBlock } from './saga-docs.ts';
-import { readmeSaga, repositorySagas } from './sagas.ts';
+import { diagramHosts, readmeSaga, repositorySagas } from './sagas.ts';
 
 export const sagaUsage = `Usage: cads saga check
        cads saga graph [--out <file>] [--saga <name>]
@@ -12,7 +12,7 @@ export const sagaUsage = `Usage: cads saga check
   check          checks every saga of the repository (apps/cli/src/sagas.ts): one line per
                  problem (saga: problem [code]), or one "ok" line per sound saga
   graph          writes each saga's page with its Mermaid diagram to docs/sagas/<saga>.md,
-                 and the README's diagram between its saga-graph markers
+                 and the diagram between the saga-graph markers of ${diagramHosts.join(' and ')}
 
 Options:
   --out <file>   graph: write one saga's diagram there instead: a page for a .md name, the
@@ -34,6 +34,8 @@ export interface SagaCommandOptions {
   readonly sagas?: readonly SagaDeclaration[];
   /** Where docs/ and README.md are (default: this repository's root). */
   readonly root?: string;
+  /** The files that show the README's saga between saga-graph markers (default: `diagramHosts`). */
+  readonly hosts?: readonly string[];
 }
 
 const repositoryRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -42,7 +44,7 @@ const repositoryRoot = fileURLToPath(new URL('../../../', import.meta.url));
 export async function runSaga(
   argv: readonly string[],
   io: CommandIo,
-  { sagas = repositorySagas, root = repositoryRoot }: SagaCommandOptions = {},
+  { sagas = repositorySagas, root = repositoryRoot, hosts = diagramHosts }: SagaCommandOptions = {},
 ): Promise<number> {
   const parsed = parseCommand('cads saga', sagaUsage, argv, options, io);
   if (typeof parsed === 'number') return parsed;
@@ -78,10 +80,10 @@ export async function runSaga(
     if (await replace(resolve(root, path), sagaPage(map))) written.push(path);
   }
   const shown = maps.find((map) => map.name === readmeSaga);
-  if (shown) {
-    const readme = resolve(root, 'README.md');
-    if (await replace(readme, withReadmeBlock(await readFile(readme, 'utf8'), shown))) {
-      written.push('README.md');
+  for (const host of shown ? hosts : []) {
+    const path = resolve(root, host);
+    if (await replace(path, withReadmeBlock(await readFile(path, 'utf8'), shown!, host))) {
+      written.push(host);
     }
   }
   io.stdout(

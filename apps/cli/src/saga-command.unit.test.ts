@@ -9,7 +9,7 @@ import { defineSaga, type SagaDeclaration, sagaGraph } from '@cads/saga';
 import { afterEach, describe, expect, it } from 'vitest';
 import { regenerate, sagaPage, sagaPagePath, withReadmeBlock } from './saga-docs.ts';
 import { runSaga, type SagaCommandOptions } from './saga-command.ts';
-import { readmeSaga, repositorySagas } from './sagas.ts';
+import { diagramHosts, readmeSaga, repositorySagas } from './sagas.ts';
 
 /** `cads saga …` in this process, its output captured. */
 async function saga(args: readonly string[], options?: SagaCommandOptions) {
@@ -144,13 +144,15 @@ describe('saga diagrams in docs/ and the README', () => {
     );
   });
 
-  it("include the README's diagram of the food saga", async () => {
-    const readme = await readText('README.md');
+  it("include the food saga's diagram in the README and docs/saga-map.md", async () => {
     const shown = repositorySagas.find((declaration) => declaration.name === readmeSaga);
     expect(shown).toBeDefined();
-    expect(readme, `the saga diagram in README.md is ${stale}`).toBe(
-      withReadmeBlock(readme, defineSaga(shown!)),
-    );
+    for (const host of diagramHosts) {
+      const text = await readText(host);
+      expect(text, `the saga diagram in ${host} is ${stale}`).toBe(
+        withReadmeBlock(text, defineSaga(shown!), host),
+      );
+    }
   });
 });
 
@@ -167,7 +169,7 @@ describe('cads saga graph', () => {
       join(dir, 'README.md'),
       '# x\n\n<!-- saga-graph:begin -->\nold\n<!-- saga-graph:end -->\n\nmore\n',
     );
-    const first = await saga(['graph'], { root: dir });
+    const first = await saga(['graph'], { root: dir, hosts: ['README.md'] });
     expect(first).toMatchObject({ code: 0, stderr: '' });
     expect(first.stdout).toBe('cads saga graph: wrote docs/sagas/food-delivery.md, README.md\n');
     const map = defineSaga(foodSagaDeclaration);
@@ -175,7 +177,7 @@ describe('cads saga graph', () => {
     const readme = await readFile(join(dir, 'README.md'), 'utf8');
     expect(readme).toContain(`<!-- saga-graph:begin -->\n\n\`\`\`mermaid\n${sagaGraph(map)}\`\`\``);
     expect(readme).toMatch(/<!-- saga-graph:end -->\n\nmore\n$/);
-    expect((await saga(['graph'], { root: dir })).stdout).toBe(
+    expect((await saga(['graph'], { root: dir, hosts: ['README.md'] })).stdout).toBe(
       'cads saga graph: every diagram is up to date\n',
     );
   });

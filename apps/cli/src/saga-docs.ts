@@ -75,13 +75,16 @@ export function readmeBlock(map: SagaMap): string {
   return `${readmeMarkers.begin}\n\n${mermaid(map)}\n\n${readmeMarkers.end}`;
 }
 
-/** The README with its saga block replaced by `map`'s; throws when the markers are missing. */
-export function withReadmeBlock(readme: string, map: SagaMap): string {
+/**
+ * A document (the README) with its saga block replaced by `map`'s; throws when the markers are
+ * missing.
+ */
+export function withReadmeBlock(readme: string, map: SagaMap, file = 'README.md'): string {
   const begin = readme.indexOf(readmeMarkers.begin);
   const end = readme.indexOf(readmeMarkers.end, begin);
   if (begin === -1 || end === -1) {
     throw new Error(
-      `README.md has no ${readmeMarkers.begin} … ${readmeMarkers.end} block for the saga's diagram`,
+      `${file} has no ${readmeMarkers.begin} … ${readmeMarkers.end} block for the saga's diagram`,
     );
   }
   return `${readme.slice(0, begin)}${readmeBlock(map)}${readme.slice(end + readmeMarkers.end.length)}`;

@@ -7,5 +7,8 @@ import type { SagaDeclaration } from '@cads/saga';
  */
 export const repositorySagas: readonly SagaDeclaration[] = [foodSagaDeclaration];
 
-/** The saga whose diagram the README shows, between its saga-graph markers. */
+/** The saga whose diagram the README and docs/saga-map.md show, between saga-graph markers. */
 export const readmeSaga: string = foodSagaDeclaration.name;
+
+/** The files that show `readmeSaga`'s diagram between saga-graph markers. */
+export const diagramHosts: readonly string[] = ['README.md', 'docs/saga-map.md'];
