@@ -1,5 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { foodSaga } from '@cads/food-saga';
 import type { OrderView } from '@cads/order/contracts';
 
 /**
@@ -54,6 +55,8 @@ export function placedOrderView(orderId: string, userId: string): OrderView {
     priceCents: 1000,
     createdAt,
     compensated: [],
+    steps: foodSaga.steps.map(({ name, label }) => ({ name, label, state: 'pending' })),
+    shown: [],
     timeline: [{ id: `${orderId}-created`, type: 'order_created', time: createdAt, data: {} }],
   };
 }

@@ -2,7 +2,9 @@ import fastifyCookie from '@fastify/cookie';
 import fastifyStatic from '@fastify/static';
 import fastifyWebsocket from '@fastify/websocket';
 import { type HttpApp, httpProblem } from '@cads/http';
+import { foodSaga } from '@cads/food-saga';
 import { type Broker, type Logger, parseMessage } from '@cads/messaging';
+import type { SagaMap } from '@cads/saga';
 import { type ServiceDefinition } from '@cads/service';
 import { existsSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
@@ -17,18 +19,10 @@ import { finalEventHandlers } from './notify/final-events.ts';
 import { createPresenceRegistry, type PresenceRegistry } from './presence/presence-registry.ts';
 import { createSessions } from './session/sessions.ts';
 
-/** Every event on an order's timeline: what the live streams push. */
-export const liveEventTypes = [
-  'order_created',
-  'restaurant_reserved',
-  'restaurant_cancelled',
-  'restaurant_compensated',
-  'rider_assigned',
-  'rider_cancelled',
-  'rider_compensated',
-  'payment_done',
-  'payment_cancelled',
-] as const;
+/** Every event of the saga (an order's timeline): what the live streams push. */
+export function liveEventTypes(saga: SagaMap = foodSaga): readonly string[] {
+  return saga.events.map(({ type }) => type);
+}
 
 export interface BffOptions {
   readonly orderUrl: string;
@@ -49,6 +43,12 @@ export interface BffOptions {
   readonly presenceTtlMs?: number;
   /** `Secure` session cookies (serve over HTTPS). Default false. */
   readonly secureCookies?: boolean;
+  /**
+   * The saga the orders run. Default: the food saga. What streams live, which events are final
+   * and how they are notified, and what `GET /api/saga` describes all come from the map, so a
+   * map composed with more steps runs without a change here.
+   */
+  readonly saga?: SagaMap;
 }
 
 /** What one running BFF exposes to its composition root (tests and benchmarks read it). */
@@ -71,6 +71,8 @@ export function bffService(options: BffOptions): BffInstance {
     throw new Error('the BFF session secret must have at least 32 characters');
   }
   const instanceId = options.instanceId ?? randomUUID();
+  const saga = options.saga ?? foodSaga;
+  const finalTypes: ReadonlySet<string> = new Set(saga.finalEvents.map(({ type }) => type));
   const heartbeatMs = options.heartbeatMs ?? 15_000;
   const clientConfig: ClientConfig = {
     transport: options.transport ?? 'sse',
@@ -110,6 +112,7 @@ export function bffService(options: BffOptions): BffInstance {
     migrations: new URL('../migrations/', import.meta.url),
     consumer: {
       handlers: finalEventHandlers({
+        saga,
         presence: sharedPresence,
         notificationsUrl: options.notificationsUrl,
       }),
@@ -127,13 +130,14 @@ export function bffService(options: BffOptions): BffInstance {
       await app.register(fastifyWebsocket, {
         options: { maxPayload: 4 * 1024, perMessageDeflate: false },
       });
-      registerApiRoutes(app, { sessions, upstream, clientConfig });
+      registerApiRoutes(app, { sessions, upstream, clientConfig, saga });
       stopLiveRoutes = registerLiveRoutes(app, {
         hub,
         presence: sharedPresence,
         upstream,
         sessions,
         heartbeatMs,
+        finalTypes,
         log,
       });
       await registerWebApp(app, options.webRoot);
@@ -149,7 +153,7 @@ export function bffService(options: BffOptions): BffInstance {
     },
     async run({ broker, log }) {
       await presenceOf().start();
-      const subscription = await subscribeLive(broker, hub, log);
+      const subscription = await subscribeLive(broker, hub, liveEventTypes(saga), log);
       return async () => {
         await subscription.stop();
         hub.closeAll();
@@ -165,9 +169,9 @@ export function bffService(options: BffOptions): BffInstance {
  * Every instance gets every saga event and pushes it to its connections of that order. The
  * connections record the final events they showed as seen (`registerLiveRoutes`).
  */
-async function subscribeLive(broker: Broker, hub: LiveHub, log: Logger) {
+async function subscribeLive(broker: Broker, hub: LiveHub, types: readonly string[], log: Logger) {
   return broker.subscribe(
-    { group: 'bff-live', types: liveEventTypes, mode: 'broadcast', maxInFlight: 256 },
+    { group: 'bff-live', types, mode: 'broadcast', maxInFlight: 256 },
     async (delivery) => {
       try {
         const message = parseMessage(delivery.body);

@@ -20,6 +20,9 @@ import Type, { type Static } from 'typebox';
  * - `POST /api/orders` `PlaceOrderBody` → 202 `OrderAccepted`; 400 with the reason.
  * - `GET /api/orders` → `OrderHistory` (newest first), `GET /api/orders/:id` → `OrderView`.
  * - `GET /api/notifications` → the user's notifications, newest first.
+ * - `GET /api/saga` → `SagaDescription`: the saga's map as plain JSON (its steps, their events,
+ *   labels and shown fields), for a client that draws any saga. Public: no session is read or
+ *   created; cacheable (`Cache-Control: public`, an `ETag` answered 304 on `If-None-Match`).
  * - Live progress of one order: `GET /api/orders/:id/events` (SSE) and
  *   `GET /api/orders/:id/ws` (WebSocket); see `live.ts`.
  */
@@ -85,5 +88,44 @@ export type MenuRestaurant = Static<typeof MenuRestaurant>;
 
 export const NotificationInbox = Type.Array(Notification);
 export type NotificationInbox = Static<typeof NotificationInbox>;
+
+const EventType = Type.String({ minLength: 1, description: 'An event type of the saga.' });
+
+export const SagaStepDescription = Type.Object({
+  name: Type.String({ minLength: 1 }),
+  label: Type.String({ description: 'A short human name, e.g. for a stepper.' }),
+  description: Type.Optional(Type.String()),
+  trigger: Type.String({ description: 'The event that starts the step.' }),
+  success: EventType,
+  failure: EventType,
+  reasonField: Type.String({ description: 'The field of the failure event holding why.' }),
+  compensation: Type.Optional(EventType),
+  compensateOn: Type.Array(EventType, {
+    description: 'The failures after which the step undoes its success.',
+  }),
+  shows: Type.Array(
+    Type.Object({
+      field: Type.String({ description: 'A field of the success event.' }),
+      label: Type.String(),
+      format: Type.Optional(Type.Union([Type.Literal('text'), Type.Literal('cents')])),
+    }),
+    { description: 'Fields of the success event worth showing, in order.' },
+  ),
+});
+
+/**
+ * The saga's map as clients draw it (`SagaMap.describe()` of `@cads/saga`): a web page decides
+ * each step's state from it exactly as the order service does (`verdictOf` on the same JSON).
+ */
+export const SagaDescription = Type.Object({
+  name: Type.String(),
+  label: Type.String(),
+  description: Type.Optional(Type.String()),
+  key: Type.String({ description: 'The data field every event carries: one saga’s id.' }),
+  start: Type.Object({ type: EventType, label: Type.String(), producer: Type.String() }),
+  steps: Type.Array(SagaStepDescription, { description: 'In saga order.' }),
+  completion: Type.String({ description: 'The event that completes the saga.' }),
+});
+export type SagaDescription = Static<typeof SagaDescription>;
 
 export { OrderAccepted, OrderHistory, OrderView, PlaceOrderBody };

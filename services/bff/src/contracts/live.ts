@@ -1,3 +1,4 @@
+import { foodSaga } from '@cads/food-saga';
 import type { OrderView, TimelineEntry } from '@cads/order/contracts';
 
 /**
@@ -27,14 +28,12 @@ export type LiveMessage =
   | { readonly type: 'saga'; readonly event: TimelineEntry }
   | { readonly type: 'error'; readonly code: string; readonly detail: string };
 
-/** Final events: each ends the saga for the user (and may become a notification). */
-export const finalEventTypes = [
-  'payment_done',
-  'restaurant_cancelled',
-  'rider_cancelled',
-  'payment_cancelled',
-] as const;
-export type FinalEventType = (typeof finalEventTypes)[number];
+/**
+ * The food saga's final events, from its map: its completion, then each step's failure. Each
+ * ends the saga for the user (and may become a notification). A BFF built on another map
+ * reads that map's `finalEvents`.
+ */
+export const finalEventTypes: readonly string[] = foodSaga.finalEvents.map(({ type }) => type);
 
 /** Close code of a WebSocket for an order that is missing or another user's. */
 export const wsNotFoundCloseCode = 4404;

@@ -1,7 +1,10 @@
-import type { FinalEventType } from '../contracts/live.ts';
+/**
+ * The notification a user who left gets for the event that ended their order's saga. Every
+ * final event of the map is one of two outcomes: the saga completed, or one step refused.
+ */
 
-export type NotificationKind =
-  'finished' | 'restaurant_rejected' | 'rider_rejected' | 'payment_rejected';
+/** `finished`, or `<step>_rejected` for the step that refused (the seed's kinds for food). */
+export type NotificationKind = 'finished' | `${string}_rejected`;
 
 export interface NotificationContent {
   readonly kind: NotificationKind;
@@ -10,14 +13,37 @@ export interface NotificationContent {
   readonly reason?: string;
 }
 
-/** What a final event's data may carry (validated by its contract before it gets here). */
-export interface FinalEventData {
-  readonly receiptId?: string;
-  readonly amountCents?: number;
-  readonly restaurantCancellationReason?: string;
-  readonly riderCancellationReason?: string;
-  readonly paymentCancellationReason?: string;
-}
+/** How a saga ended, as the map and the final event's data say. */
+export type FinalOutcome =
+  | {
+      readonly outcome: 'completed';
+      readonly receiptId?: string;
+      readonly amountCents?: number;
+    }
+  | {
+      readonly outcome: 'failed';
+      /** The step that refused, as the map names it, and its human name. */
+      readonly step: string;
+      readonly label: string;
+      /** The failure event's reason field, when it carries one. */
+      readonly reason?: string;
+    };
+
+/** The notifications provider refuses longer messages. */
+export const maxMessageLength = 500;
+
+/**
+ * The food saga's own wording for its steps' refusals; any other step (a saga composed with
+ * more) gets the generic one, built from its label.
+ */
+const foodRefusals: Readonly<Record<string, (because: string) => string>> = {
+  restaurant: (because) =>
+    `Your order was cancelled: the restaurant could not go ahead${because}. Nothing was charged.`,
+  rider: (because) =>
+    `Your order was cancelled: no rider could take it${because}. Nothing was charged.`,
+  payment: (because) =>
+    `Your order was cancelled: the payment could not go ahead${because}. Nothing was charged.`,
+};
 
 /** `5230` → `52.30 €`: integer arithmetic, never binary floating point. */
 export function formatEuros(cents: number): string {
@@ -26,36 +52,24 @@ export function formatEuros(cents: number): string {
   return `${sign}${Math.floor(absolute / 100)}.${String(absolute % 100).padStart(2, '0')} €`;
 }
 
-/** The notification a user who left gets for a final event. Pure. */
-export function notificationFor(type: FinalEventType, data: FinalEventData): NotificationContent {
-  switch (type) {
-    case 'payment_done':
-      return {
-        kind: 'finished',
-        message:
-          data.amountCents === undefined
-            ? 'Your order is paid and on its way.'
-            : `Your order is paid (${formatEuros(data.amountCents)}) and on its way.`,
-        ...(data.receiptId === undefined ? {} : { receiptId: data.receiptId }),
-      };
-    case 'restaurant_cancelled':
-      return rejected('restaurant_rejected', 'the restaurant', data.restaurantCancellationReason);
-    case 'rider_cancelled':
-      return rejected('rider_rejected', 'no rider', data.riderCancellationReason);
-    case 'payment_cancelled':
-      return rejected('payment_rejected', 'the payment', data.paymentCancellationReason);
+/** The notification for a final outcome. Pure. */
+export function notificationFor(final: FinalOutcome): NotificationContent {
+  if (final.outcome === 'completed') {
+    return {
+      kind: 'finished',
+      message:
+        final.amountCents === undefined
+          ? 'Your order is complete and on its way.'
+          : `Your order is paid (${formatEuros(final.amountCents)}) and on its way.`,
+      ...(final.receiptId === undefined ? {} : { receiptId: final.receiptId }),
+    };
   }
-}
-
-function rejected(
-  kind: NotificationKind,
-  who: string,
-  reason: string | undefined,
-): NotificationContent {
+  const { step, label, reason } = final;
   const because = reason === undefined ? '' : `: ${reason}`;
-  const message =
-    who === 'no rider'
-      ? `Your order was cancelled: no rider could take it${because}. Nothing was charged.`
-      : `Your order was cancelled: ${who} could not go ahead${because}. Nothing was charged.`;
-  return { kind, message: message.slice(0, 500), ...(reason === undefined ? {} : { reason }) };
+  const message = foodRefusals[step]?.(because) ?? `Your order was cancelled: ${label}${because}.`;
+  return {
+    kind: `${step}_rejected`,
+    message: message.slice(0, maxMessageLength),
+    ...(reason === undefined ? {} : { reason: reason.slice(0, maxMessageLength) }),
+  };
 }

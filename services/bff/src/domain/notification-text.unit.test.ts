@@ -10,35 +10,54 @@ describe('formatEuros', () => {
   });
 });
 
+const failed = (step: string, label: string, reason?: string) =>
+  notificationFor({ outcome: 'failed', step, label, ...(reason === undefined ? {} : { reason }) });
+
 describe('notificationFor', () => {
   it('tells a finished order with its amount and receipt', () => {
-    expect(notificationFor('payment_done', { amountCents: 5230, receiptId: 'r-1' })).toEqual({
+    expect(notificationFor({ outcome: 'completed', amountCents: 5230, receiptId: 'r-1' })).toEqual({
       kind: 'finished',
       message: 'Your order is paid (52.30 €) and on its way.',
       receiptId: 'r-1',
     });
+    expect(notificationFor({ outcome: 'completed' })).toEqual({
+      kind: 'finished',
+      message: 'Your order is complete and on its way.',
+    });
   });
 
-  it('names the rejecting step and carries its reason', () => {
-    const restaurant = notificationFor('restaurant_cancelled', {
-      restaurantCancellationReason: 'restaurant busy',
-    });
+  it('names the rejecting food step in its own words and carries its reason', () => {
+    const restaurant = failed('restaurant', 'Restaurant', 'restaurant busy');
     expect(restaurant).toMatchObject({ kind: 'restaurant_rejected', reason: 'restaurant busy' });
-    expect(restaurant.message).toContain('restaurant busy');
-    expect(
-      notificationFor('rider_cancelled', { riderCancellationReason: 'no rider available' }),
-    ).toMatchObject({ kind: 'rider_rejected', reason: 'no rider available' });
-    const payment = notificationFor('payment_cancelled', {
-      paymentCancellationReason: 'payment platform busy',
+    expect(restaurant.message).toBe(
+      'Your order was cancelled: the restaurant could not go ahead: restaurant busy. Nothing was charged.',
+    );
+    expect(failed('rider', 'Rider', 'no rider available')).toMatchObject({
+      kind: 'rider_rejected',
+      reason: 'no rider available',
     });
+    const payment = failed('payment', 'Payment', 'payment platform busy');
     expect(payment).toMatchObject({ kind: 'payment_rejected', reason: 'payment platform busy' });
     expect(payment.message).toContain('Nothing was charged');
   });
 
-  it('keeps the message within the provider limit whatever the reason', () => {
-    const long = notificationFor('payment_cancelled', {
-      paymentCancellationReason: 'x'.repeat(900),
+  it('tells any other step’s refusal from its label and reason', () => {
+    expect(failed('kitchen', 'Kitchen', 'oven broken')).toEqual({
+      kind: 'kitchen_rejected',
+      message: 'Your order was cancelled: Kitchen: oven broken.',
+      reason: 'oven broken',
     });
-    expect(long.message.length).toBeLessThanOrEqual(500);
+    expect(failed('kitchen', 'Kitchen')).toEqual({
+      kind: 'kitchen_rejected',
+      message: 'Your order was cancelled: Kitchen.',
+    });
+  });
+
+  it('keeps the message and the reason within the provider limit whatever the reason', () => {
+    for (const step of ['payment', 'kitchen']) {
+      const long = failed(step, step, 'x'.repeat(900));
+      expect(long.message.length).toBeLessThanOrEqual(500);
+      expect(long.reason?.length).toBeLessThanOrEqual(500);
+    }
   });
 });

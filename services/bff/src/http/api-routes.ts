@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { menu } from '@cads/externals/contracts';
 import { type HttpApp, httpProblem, type ProblemDetails, ProblemDetailsSchema } from '@cads/http';
 import {
@@ -7,7 +8,16 @@ import {
   OrderView,
   PlaceOrderBody,
 } from '@cads/order/contracts';
-import { ClientConfig, Menu, NotificationInbox, Session, SignInBody } from '../contracts/api.ts';
+import type { SagaMap } from '@cads/saga';
+import Type from 'typebox';
+import {
+  ClientConfig,
+  Menu,
+  NotificationInbox,
+  SagaDescription,
+  Session,
+  SignInBody,
+} from '../contracts/api.ts';
 import type { Sessions } from '../session/sessions.ts';
 import type { Upstream } from './upstream.ts';
 
@@ -15,14 +25,18 @@ export interface ApiRouteOptions {
   readonly sessions: Sessions;
   readonly upstream: Upstream;
   readonly clientConfig: ClientConfig;
+  readonly saga: SagaMap;
 }
 
 const Problem = ProblemDetailsSchema;
 
 /** The browser's API (see `contracts/api.ts`). Every route acts for the session's user only. */
 export function registerApiRoutes(app: HttpApp, options: ApiRouteOptions): void {
-  const { sessions, upstream, clientConfig } = options;
+  const { sessions, upstream, clientConfig, saga } = options;
   const tags = ['app'];
+  const sagaBody = sagaDescription(saga);
+  // The map is fixed for the life of the process: one tag for it, computed once.
+  const sagaTag = `"${createHash('sha256').update(JSON.stringify(sagaBody)).digest('base64url')}"`;
 
   app.get(
     '/api/session',
@@ -82,6 +96,32 @@ export function registerApiRoutes(app: HttpApp, options: ApiRouteOptions): void 
     (_request, reply) => {
       void reply.header('cache-control', 'public, max-age=300');
       return menu.map((restaurant) => ({ ...restaurant, dishes: [...restaurant.dishes] }));
+    },
+  );
+
+  app.get(
+    '/api/saga',
+    {
+      schema: {
+        tags,
+        summary: 'The saga’s map: its steps, their events, labels and shown fields',
+        description:
+          'Public (no session is read or created) and cacheable: the same for every user ' +
+          'until the deployment changes its saga. `If-None-Match` with the `ETag` answers 304.',
+        response: {
+          200: SagaDescription,
+          304: Type.Null({ description: 'Not modified: the ETag sent is still current.' }),
+        },
+      },
+    },
+    (request, reply) => {
+      void reply.header('cache-control', 'public, max-age=300').header('etag', sagaTag);
+      const known = request.headers['if-none-match']?.split(',').map((tag) => tag.trim());
+      if (known?.some((tag) => tag === sagaTag || tag === `W/${sagaTag}` || tag === '*')) {
+        void reply.code(304).send(null);
+        return;
+      }
+      return sagaBody;
     },
   );
 
@@ -153,4 +193,18 @@ export function registerApiRoutes(app: HttpApp, options: ApiRouteOptions): void 
   app.all('/api/*', { schema: { hide: true, response: { 404: Problem } } }, (request) => {
     throw httpProblem('CADS_NOT_FOUND', `No route ${request.method} ${request.url}.`);
   });
+}
+
+/** The map's plain description in the contract's shape (mutable arrays, copied once). */
+function sagaDescription(saga: SagaMap): SagaDescription {
+  const described = saga.describe();
+  return {
+    ...described,
+    start: { ...described.start },
+    steps: described.steps.map((step) => ({
+      ...step,
+      compensateOn: [...step.compensateOn],
+      shows: step.shows.map((shown) => ({ ...shown })),
+    })),
+  };
 }

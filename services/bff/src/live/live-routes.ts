@@ -8,7 +8,7 @@ import {
 import type { Logger } from '@cads/messaging';
 import { OrderParams, type OrderView, type TimelineEntry } from '@cads/order/contracts';
 import type { WebSocket } from '@fastify/websocket';
-import { finalEventTypes, wsNotFoundCloseCode } from '../contracts/live.ts';
+import { wsNotFoundCloseCode } from '../contracts/live.ts';
 import type { Upstream } from '../http/upstream.ts';
 import type { PresenceRegistry } from '../presence/presence-registry.ts';
 import type { Sessions } from '../session/sessions.ts';
@@ -22,13 +22,13 @@ export interface LiveRouteOptions {
   readonly upstream: Upstream;
   readonly sessions: Sessions;
   readonly heartbeatMs: number;
+  /** The saga's final events (its map's `finalEvents`): seen live, they are not notified. */
+  readonly finalTypes: ReadonlySet<string>;
   readonly log: Logger;
 }
 
 /** A WebSocket that has not drained this much is too slow to keep up: it is dropped. */
 const maxBufferedBytes = 1 << 20;
-
-const finalTypes: ReadonlySet<string> = new Set(finalEventTypes);
 
 /**
  * `GET /api/orders/:id/events` (SSE) and `GET /api/orders/:id/ws` (WebSocket): the order's
@@ -42,7 +42,7 @@ const finalTypes: ReadonlySet<string> = new Set(finalEventTypes);
  * Only the session's user's orders stream.
  */
 export function registerLiveRoutes(app: HttpApp, options: LiveRouteOptions): () => void {
-  const { hub, presence, upstream, sessions, heartbeatMs, log } = options;
+  const { hub, presence, upstream, sessions, heartbeatMs, finalTypes, log } = options;
 
   /** Registers a watch, then reads the order; `undefined` (and nothing left open) if not theirs. */
   async function startWatch(

@@ -24,6 +24,8 @@ const order = (timeline: TimelineEntry[]): OrderView => ({
   priceCents: 1_000,
   createdAt: created.time,
   compensated: [],
+  steps: [],
+  shown: [],
   timeline,
 });
 

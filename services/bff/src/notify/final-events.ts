@@ -1,33 +1,31 @@
 import { type HandlerDefinition, on, TerminalError, UnavailableError } from '@cads/consumer';
 import { callExternal } from '@cads/http';
-import { paymentEvents } from '@cads/payment/contracts';
-import { restaurantEvents } from '@cads/restaurant/contracts';
-import { riderEvents } from '@cads/rider/contracts';
+import type { Message } from '@cads/messaging';
+import type { SagaMap } from '@cads/saga';
 import { sql } from '@cads/storage';
-import type { FinalEventType } from '../contracts/live.ts';
-import { notificationFor } from '../domain/notification-text.ts';
+import { type FinalOutcome, notificationFor } from '../domain/notification-text.ts';
 import type { PresenceRegistry } from '../presence/presence-registry.ts';
 
 export interface FinalEventOptions {
+  readonly saga: SagaMap;
   readonly presence: PresenceRegistry;
   readonly notificationsUrl: string;
 }
-
-const finalSchemas = {
-  payment_done: paymentEvents.payment_done,
-  restaurant_cancelled: restaurantEvents.restaurant_cancelled,
-  rider_cancelled: riderEvents.rider_cancelled,
-  payment_cancelled: paymentEvents.payment_cancelled,
-} as const;
 
 interface Decision {
   readonly notified: boolean;
 }
 
+type FinalData = Readonly<Record<string, unknown>>;
+
 /**
  * The offline decision, made once per final event by the BFF's competing consumer group
  * (whichever instance gets the event): if the user has no live connection to that order on any
  * instance, the notifications provider gets one notification, keyed by the event id.
+ *
+ * The final events are the map's (`finalEvents`: the completion and each step's failure), each
+ * validated against the schema the map holds for its type, so a saga composed with more steps
+ * notifies its new steps' refusals too.
  *
  * Guarantees: the call carries the event id as idempotency key, so a redelivery, a crash after
  * the call or two instances racing never notify twice; a user watching the order is not
@@ -37,24 +35,25 @@ interface Decision {
  */
 export function finalEventHandlers(
   options: FinalEventOptions,
-): Record<FinalEventType, HandlerDefinition> {
-  const handler = (type: FinalEventType) =>
+): Readonly<Record<string, HandlerDefinition>> {
+  const { saga } = options;
+  const handler = (outcomeOf: (data: FinalData) => FinalOutcome, schema: SagaEventSchema) =>
     on(
-      finalSchemas[type],
-      async (message, { tx }, decision: Decision) => {
+      schema,
+      async (message: Message<unknown>, { tx }, decision: Decision) => {
+        const { orderId, userId } = orderOf(message);
         await tx.query(
           sql`insert into bff_final_events (event_id, order_id, user_id, type, notified)
-              values (${message.id}, ${message.data.orderId}, ${message.data.userId},
-                      ${message.type}, ${decision.notified})
+              values (${message.id}, ${orderId}, ${userId}, ${message.type}, ${decision.notified})
               on conflict (event_id) do nothing`,
         );
       },
-      async (message): Promise<Decision> => {
-        const { orderId, userId } = message.data;
+      async (message: Message<unknown>): Promise<Decision> => {
+        const { orderId, userId, data } = orderOf(message);
         if (await options.presence.isOnline(userId, orderId, message.id)) {
           return { notified: false };
         }
-        const content = notificationFor(type, message.data);
+        const content = notificationFor(outcomeOf(data));
         const result = await callExternal({
           method: 'POST',
           url: `${options.notificationsUrl}/api/notifications`,
@@ -74,10 +73,61 @@ export function finalEventHandlers(
         );
       },
     ) as HandlerDefinition;
-  return {
-    payment_done: handler('payment_done'),
-    restaurant_cancelled: handler('restaurant_cancelled'),
-    rider_cancelled: handler('rider_cancelled'),
-    payment_cancelled: handler('payment_cancelled'),
-  };
+
+  return Object.fromEntries(
+    saga.finalEvents.map((final) => {
+      const event = saga.event(final.type);
+      const step = saga.step(final.step);
+      if (!event || !step) {
+        throw new Error(`saga ${saga.name}: final event ${final.type} is not in its map`);
+      }
+      const outcomeOf = (data: FinalData): FinalOutcome => {
+        if (final.outcome === 'failed') {
+          const reason = text(data[step.failure.reasonField]);
+          return {
+            outcome: 'failed',
+            step: step.name,
+            label: step.label,
+            ...(reason === undefined ? {} : { reason }),
+          };
+        }
+        const receiptId = text(data.receiptId);
+        const amountCents = integer(data.amountCents);
+        return {
+          outcome: 'completed',
+          ...(receiptId === undefined ? {} : { receiptId }),
+          ...(amountCents === undefined ? {} : { amountCents }),
+        };
+      };
+      return [final.type, handler(outcomeOf, event.schema)];
+    }),
+  );
+}
+
+type SagaEventSchema = NonNullable<ReturnType<SagaMap['event']>>['schema'];
+
+/** The order and user a final event names; its schema was checked, these fields are the saga's. */
+function orderOf(message: Message<unknown>): {
+  orderId: string;
+  userId: string;
+  data: FinalData;
+} {
+  const data: FinalData = isRecord(message.data) ? message.data : {};
+  const { orderId, userId } = data;
+  if (typeof orderId !== 'string' || typeof userId !== 'string') {
+    throw new TerminalError(`${message.type} ${message.id}: no orderId and userId in its data`);
+  }
+  return { orderId, userId, data };
+}
+
+function text(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+function integer(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isInteger(value) ? value : undefined;
+}
+
+function isRecord(value: unknown): value is FinalData {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
