@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { bffService } from '@cads/bff';
+import { foodSaga } from '@cads/food-saga';
 import { listDeadLetters } from '@cads/consumer';
 import { createMessage } from '@cads/messaging';
 import { waitFor } from '@cads/messaging/testing';
@@ -136,6 +137,11 @@ describe(`the BFF (${preferred.name})`, { timeout: 90_000 }, () => {
       heartbeatMs: 15000,
     });
     expect((await browser.request('/api/nothing-here')).status).toBe(404);
+    // The saga's map, for the page's stepper: the same for everyone, no session needed.
+    const saga = await fetch(`${sut.system.urls.bff}/api/saga`);
+    expect(saga.status).toBe(200);
+    expect(saga.headers.getSetCookie()).toEqual([]);
+    expect(await saga.json()).toEqual(foodSaga.describe());
   });
 
   it('shows and streams a user only their own orders', async () => {
@@ -189,6 +195,13 @@ describe(`the BFF (${preferred.name})`, { timeout: 90_000 }, () => {
     expect(types(late.messages)).toEqual(['snapshot']);
     const snapshot = late.messages[0]!.message;
     expect(snapshot.type === 'snapshot' && snapshot.order.status).toBe(2);
+    expect(
+      snapshot.type === 'snapshot' && snapshot.order.steps.map(({ name, state }) => [name, state]),
+    ).toEqual([
+      ['restaurant', 'succeeded'],
+      ['rider', 'succeeded'],
+      ['payment', 'succeeded'],
+    ]);
     // The user watched to the end: nobody is told what they saw.
     expect(await notificationsOf(browser)).toEqual([]);
   });
