@@ -3,8 +3,35 @@ import { listDeadLetters } from '@cads/consumer';
 import { startStepTestbed, type StepTestbed } from '@cads/externals/testing';
 import { sleep, waitFor } from '@cads/messaging/testing';
 import type { Recorder, RunningService } from '@cads/service/testing';
+import { foodSagaDeclaration } from '@cads/food-saga';
+import { Id } from '@cads/order/contracts';
+import { defineSaga, defineStep } from '@cads/saga';
+import Type from 'typebox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readRestaurantStatus, restaurantService } from './index.ts';
+
+/**
+ * The food saga with a packing step inserted between restaurant and rider: only the map knows
+ * it, neither the restaurant nor the rider code does.
+ */
+const PackingRef = Type.Object({ orderId: Id, userId: Id, priceCents: Type.Integer() });
+const packingStep = defineStep({
+  name: 'packing',
+  label: 'Packing',
+  input: PackingRef,
+  success: { type: 'packing_done', schema: PackingRef },
+  failure: {
+    type: 'packing_failed',
+    schema: Type.Object({ orderId: Id, userId: Id, packingFailureReason: Type.String() }),
+    reasonField: 'packingFailureReason',
+  },
+  compensation: { type: 'packing_undone', schema: Type.Object({ orderId: Id, userId: Id }) },
+});
+const [restaurantStep, riderStep, paymentStep] = foodSagaDeclaration.steps;
+const packedSaga = defineSaga({
+  ...foodSagaDeclaration,
+  steps: [restaurantStep, packingStep, riderStep, paymentStep],
+});
 
 let bed: StepTestbed;
 let restaurant: RunningService;
@@ -161,7 +188,7 @@ describe('restaurant service', () => {
     expect(typesOf(order)).toEqual(['restaurant_reserved']);
   });
 
-  it('dead-letters an invalid order_created while valid orders go on', async () => {
+  it('dead-letters an order_created missing a field of its declared input, while valid orders go on', async () => {
     const broken = { orderId: randomUUID(), userId: 'user-x', cart: [], status: 0 };
     const poison = await testbed.publish('order_created', broken.orderId, broken);
     const order = newOrder();
@@ -174,5 +201,45 @@ describe('restaurant service', () => {
     );
     expect(letter.reason).toBe('invalid_payload');
     expect(await readRestaurantStatus(restaurant.db, broken.orderId)).toBe(-1);
+  });
+});
+
+describe('restaurant service, in a saga with a step inserted after it', () => {
+  let packed: StepTestbed;
+  beforeAll(async () => {
+    packed = await startStepTestbed({
+      system: 'restaurant',
+      define: (externalsUrl) =>
+        restaurantService({
+          saga: packedSaga,
+          baseUrl: externalsUrl,
+          baseDelayMs: 5,
+          retry: { baseDelayMs: 20 },
+        }),
+      emits: ['restaurant_reserved', 'restaurant_compensated'],
+    });
+  });
+  afterAll(async () => {
+    await packed?.close();
+  });
+
+  it("subscribes to the new step's failure and releases the reservation on it", async () => {
+    const order = newOrder();
+    await packed.testbed.publish('order_created', order.orderId, order);
+    await packed.events.next(order.orderId, 'restaurant_reserved');
+    // Carries only the ids and the reason: the release needs nothing else.
+    await packed.testbed.publish('packing_failed', order.orderId, {
+      orderId: order.orderId,
+      userId: order.userId,
+      packingFailureReason: 'no boxes left',
+    });
+    const compensated = await packed.events.next(order.orderId, 'restaurant_compensated');
+    expect(compensated.data).toEqual({ orderId: order.orderId, userId: order.userId, status: 5 });
+    expect(await readRestaurantStatus(packed.step.db, order.orderId)).toBe(5);
+    const reservations = await packed.admin(
+      'GET',
+      `/api/restaurant/reservations?orderId=${order.orderId}`,
+    );
+    expect(reservations.body).toMatchObject([{ status: 'released' }]);
   });
 });

@@ -3,8 +3,35 @@ import { listDeadLetters } from '@cads/consumer';
 import { startStepTestbed, type StepTestbed } from '@cads/externals/testing';
 import { waitFor } from '@cads/messaging/testing';
 import type { Recorder, RunningService } from '@cads/service/testing';
+import { foodSagaDeclaration } from '@cads/food-saga';
+import { Id } from '@cads/order/contracts';
+import { defineSaga, defineStep } from '@cads/saga';
+import Type from 'typebox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readRiderStatus, riderService } from './index.ts';
+
+/**
+ * The food saga with a packing step inserted between restaurant and rider: only the map knows
+ * it, neither the restaurant nor the rider code does.
+ */
+const PackingRef = Type.Object({ orderId: Id, userId: Id, priceCents: Type.Integer() });
+const packingStep = defineStep({
+  name: 'packing',
+  label: 'Packing',
+  input: PackingRef,
+  success: { type: 'packing_done', schema: PackingRef },
+  failure: {
+    type: 'packing_failed',
+    schema: Type.Object({ orderId: Id, userId: Id, packingFailureReason: Type.String() }),
+    reasonField: 'packingFailureReason',
+  },
+  compensation: { type: 'packing_undone', schema: Type.Object({ orderId: Id, userId: Id }) },
+});
+const [restaurantStep, riderStep, paymentStep] = foodSagaDeclaration.steps;
+const packedSaga = defineSaga({
+  ...foodSagaDeclaration,
+  steps: [restaurantStep, packingStep, riderStep, paymentStep],
+});
 
 let bed: StepTestbed;
 let rider: RunningService;
@@ -147,5 +174,52 @@ describe('rider service', () => {
     );
     expect(letter.reason).toBe('invalid_payload');
     expect(await readRiderStatus(rider.db, broken.orderId)).toBe(-1);
+  });
+
+  it('dead-letters a trigger missing a field of its declared input (the price)', async () => {
+    const { priceCents: _, ...withoutPrice } = newReserved();
+    const poison = await testbed.publish('restaurant_reserved', withoutPrice.orderId, withoutPrice);
+    const letter = await waitFor('the dead letter', async () =>
+      (await listDeadLetters(rider.db, { consumer: 'rider' })).find(
+        (candidate) => candidate.messageId === poison.id,
+      ),
+    );
+    expect(letter.reason).toBe('invalid_payload');
+    expect(await readRiderStatus(rider.db, withoutPrice.orderId)).toBe(-1);
+  });
+});
+
+describe('rider service, in a saga with a step inserted before it', () => {
+  let packed: StepTestbed;
+  beforeAll(async () => {
+    packed = await startStepTestbed({
+      system: 'rider',
+      define: (externalsUrl) =>
+        riderService({
+          saga: packedSaga,
+          baseUrl: externalsUrl,
+          baseDelayMs: 5,
+          retry: { baseDelayMs: 20 },
+        }),
+      emits: ['rider_assigned', 'rider_compensated'],
+    });
+  });
+  afterAll(async () => {
+    await packed?.close();
+  });
+
+  it("runs on the new step's success, no longer on the restaurant's", async () => {
+    const early = newReserved();
+    await packed.testbed.publish('restaurant_reserved', early.orderId, early);
+    const order = newReserved();
+    await packed.testbed.publish('packing_done', order.orderId, {
+      orderId: order.orderId,
+      userId: order.userId,
+      priceCents: order.priceCents,
+    });
+    const assigned = await packed.events.next(order.orderId, 'rider_assigned');
+    expect(assigned.data).toMatchObject({ orderId: order.orderId, priceCents: 2850 });
+    expect(packed.events.of(early.orderId)).toEqual([]);
+    expect(await readRiderStatus(packed.step.db, early.orderId)).toBe(-1);
   });
 });
