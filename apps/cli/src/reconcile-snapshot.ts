@@ -104,7 +104,7 @@ export async function readOrderEvents(db: Queryable): Promise<OrderEventRecord[]
   }));
 }
 
-/** A step service's table (`createStepStore`'s shape). */
+/** A step service's seed table: a view over the saga step runtime's records (codes 0/4/5). */
 export async function readStepRecords(db: Queryable, table: string): Promise<StepRecord[]> {
   const { rows } = await db.query<{
     order_id: string;
