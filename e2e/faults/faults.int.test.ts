@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { untilClusterReady } from '@cads/cli/cluster';
 import { serviceNames, type ServiceName } from '@cads/cli/system';
 import { createMessage } from '@cads/messaging';
 import { sleep, waitFor } from '@cads/messaging/testing';
@@ -239,6 +240,9 @@ describe.skipIf(skip !== undefined)(
         const faultsMs = Date.now() - startedAt;
 
         await untilFinal(client, placed, 300_000);
+        // The checks read every service (the ledger at the externals, …): a process killed at the
+        // end of the chaos may still be starting again.
+        await untilClusterReady(cluster, { timeoutMs: 120_000 });
         const latency = await sagaLatency(
           databases.order,
           placed.map((order) => order.orderId),

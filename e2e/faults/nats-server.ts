@@ -35,11 +35,35 @@ export async function startOwnNatsServer(): Promise<OwnNatsServer> {
   const port = await freePortRange(1);
   const storeDir = await mkdtemp(join(tmpdir(), 'cads-nats-'));
   let child: ChildProcess | undefined;
+  // A restart after SIGKILL recovers the JetStream store first; on a loaded machine that takes
+  // well over the seconds it takes on a quiet one, so the wait is long. A server that exits
+  // (e.g. its port not yet free) is started again, and its last words end up in the error.
   const start = async () => {
-    child = spawn(natsServerPath, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir], {
-      stdio: 'ignore',
-    });
-    await waitFor(`nats-server on ${port}`, () => accepting(port), { timeoutMs: 10_000 });
+    let output = '';
+    const spawnServer = () => {
+      const started = spawn(
+        natsServerPath,
+        ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir],
+        { stdio: ['ignore', 'ignore', 'pipe'] },
+      );
+      started.stderr?.on('data', (chunk: Buffer) => {
+        output = `${output}${chunk.toString()}`.slice(-2_000);
+      });
+      child = started;
+    };
+    spawnServer();
+    try {
+      await waitFor(
+        `nats-server on ${port}`,
+        async () => {
+          if (child && (child.exitCode !== null || child.signalCode !== null)) spawnServer();
+          return accepting(port);
+        },
+        { timeoutMs: 60_000, intervalMs: 200 },
+      );
+    } catch (error) {
+      throw new Error(`${(error as Error).message}; its output: ${output.trim() || '(none)'}`);
+    }
   };
   const kill = async (signal: NodeJS.Signals) => {
     const running = child;

@@ -1,3 +1,4 @@
+import { untilClusterReady } from '@cads/cli/cluster';
 import { sleep, waitFor } from '@cads/messaging/testing';
 import type { Database } from '@cads/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -144,6 +145,9 @@ describe.skipIf(skip !== undefined)(
       const allBackAt = Date.now();
 
       await untilFinal(client, placed, 300_000);
+      // The checks read every service (the ledger at the externals, …): a process killed at the
+      // end of the chaos may still be starting again.
+      await untilClusterReady(cluster, { timeoutMs: 120_000 });
       const settledMs = Date.now() - allBackAt;
       await untilFinalEventsDecided(databases, 180_000);
       const notified = await expectNotifiedOnce(databases, placed, 120_000);
