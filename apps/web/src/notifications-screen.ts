@@ -7,9 +7,14 @@ import { orderHref } from './route.ts';
 
 type Notification = NotificationInbox[number];
 
-const kinds: Readonly<
-  Record<Notification['kind'], { title: string; tone: 'success' | 'danger'; symbol: IconName }>
-> = {
+interface KindLook {
+  readonly title: string;
+  readonly tone: 'success' | 'danger';
+  readonly symbol: IconName;
+}
+
+/** The food saga's kinds; any other step's refusal (`<step>_rejected`) reads as `otherRefusal`. */
+const kinds: Readonly<Record<string, KindLook>> = {
   finished: { title: 'Order delivered', tone: 'success', symbol: 'check' },
   restaurant_rejected: {
     title: 'The restaurant rejected your order',
@@ -18,6 +23,11 @@ const kinds: Readonly<
   },
   rider_rejected: { title: 'No rider for your order', tone: 'danger', symbol: 'rider' },
   payment_rejected: { title: 'Your payment was rejected', tone: 'danger', symbol: 'card' },
+};
+const otherRefusal: KindLook = {
+  title: 'Your order was cancelled',
+  tone: 'danger',
+  symbol: 'cross',
 };
 
 const channels: Readonly<Record<Notification['channel'], string>> = {
@@ -100,7 +110,7 @@ export class NotificationsScreen extends LightElement {
   }
 
   private renderItem(notification: Notification): TemplateResult {
-    const kind = kinds[notification.kind] ?? kinds.finished;
+    const kind = kinds[notification.kind] ?? otherRefusal;
     const sentAt = formatDateTime(notification.createdAt);
     const isNew = this.newIds.has(notification.eventId);
     return html`<li

@@ -75,6 +75,19 @@ describe('POST /api/notifications', () => {
     expect(await storedCount(body.eventId)).toBe(1);
   });
 
+  it("stores any step's refusal as its own kind, and refuses a kind that is none", async () => {
+    const refused = request({ kind: 'kitchen_rejected', reason: 'the oven is broken' });
+    delete (refused as { receiptId?: string }).receiptId;
+    const response = await post(refused);
+    expect(response.statusCode).toBe(201);
+    expect(response.json<Notification>().kind).toBe('kitchen_rejected');
+    expect(await storedCount(refused.eventId)).toBe(1);
+
+    const bad = await post(request({ kind: 'Kitchen closed' as 'finished' }));
+    expect(bad.statusCode).toBe(400);
+    expect(bad.body).toContain('kind');
+  });
+
   it('answers 200 with the same stored notification when the event is sent again', async () => {
     const body = request();
     const first = await post(body);

@@ -22,15 +22,20 @@ import Type, { type Static } from 'typebox';
  */
 export const notificationsPath = '/api/notifications';
 
-/** The final outcomes of a saga a user is notified of. */
+/**
+ * The final outcomes of a saga a user is notified of: `finished`, or `<step>_rejected` for the
+ * step that refused (any step of the saga's map; the food saga's are listed for clients).
+ */
 export const notificationKinds = [
   'finished',
   'restaurant_rejected',
   'rider_rejected',
   'payment_rejected',
 ] as const;
-export type NotificationKind = (typeof notificationKinds)[number];
-export const NotificationKind = Type.Enum(notificationKinds);
+export type NotificationKind = 'finished' | `${string}_rejected`;
+export const NotificationKind = Type.Unsafe<NotificationKind>(
+  Type.String({ pattern: '^(finished|[a-z][a-z0-9_]*_rejected)$', maxLength: 100 }),
+);
 
 /** How the provider delivered a notification (chosen at random by the mock). */
 export const notificationChannels = ['email', 'sms', 'push'] as const;
