@@ -62,7 +62,9 @@ export async function startOwnNatsServer(): Promise<OwnNatsServer> {
         { timeoutMs: 60_000, intervalMs: 200 },
       );
     } catch (error) {
-      throw new Error(`${(error as Error).message}; its output: ${output.trim() || '(none)'}`);
+      throw new Error(`${(error as Error).message}; its output: ${output.trim() || '(none)'}`, {
+        cause: error,
+      });
     }
   };
   const kill = async (signal: NodeJS.Signals) => {

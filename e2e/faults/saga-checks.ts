@@ -1,5 +1,5 @@
 import { finalEventTypes } from '@cads/bff/contracts';
-import { serviceNames, type ServiceName } from '@cads/cli/system';
+import { isServiceName, serviceNames, type ServiceName } from '@cads/cli/system';
 import { listDeadLetters } from '@cads/consumer';
 import { sleep, waitFor } from '@cads/messaging/testing';
 import type { Database } from '@cads/storage';
@@ -121,8 +121,10 @@ export async function expectNotifiedOnce(
  */
 export async function expectReconciled(databases: Databases, timeoutMs: number): Promise<void> {
   const check = async (): Promise<Finding[]> => {
-    const { snapshot, startedAt } = await readReconcileSnapshot(async (service) =>
-      Promise.resolve(databases[service]),
+    const { snapshot, startedAt } = await readReconcileSnapshot((service) =>
+      isServiceName(service)
+        ? Promise.resolve(databases[service])
+        : Promise.reject(new Error(`no database for ${service}`)),
     );
     return reconcile(snapshot, startedAt, { stuckAfterMs: 60_000, settleMs: 1_000 });
   };

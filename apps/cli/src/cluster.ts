@@ -98,11 +98,13 @@ const main = fileURLToPath(new URL('./main.ts', import.meta.url));
 /** `<prefix>_<service>` on the server of `postgresUrl`, created if missing. */
 export async function ensureServiceDatabase(
   postgresUrl: string,
-  service: ServiceName,
+  service: string,
   prefix = 'cads',
 ): Promise<string> {
-  if (!/^[a-z_][a-z0-9_]*$/.test(prefix)) {
-    throw new TypeError(`database prefix '${prefix}' must match [a-z_][a-z0-9_]*`);
+  for (const part of [prefix, service]) {
+    if (!/^[a-z_][a-z0-9_]*$/.test(part)) {
+      throw new TypeError(`database name part '${part}' must match [a-z_][a-z0-9_]*`);
+    }
   }
   const name = `${prefix}_${service}`;
   const client = new pg.Client({ connectionString: postgresUrl });

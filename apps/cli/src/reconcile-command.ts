@@ -10,7 +10,7 @@ import {
   resolveDatabaseLocation,
   type ServiceDatabases,
 } from './service-databases.ts';
-import type { ServiceName } from './system.ts';
+import { isServiceName } from './system.ts';
 import { formatTable } from './text-table.ts';
 
 export const reconcileUsage = `Usage: cads reconcile [options]
@@ -94,7 +94,10 @@ export async function runReconcile(argv: readonly string[], io: CommandIo): Prom
 
 /** Each service's database, its failures saying which service and where. */
 function explained(databases: ServiceDatabases) {
-  return async (service: ServiceName): Promise<Queryable> => {
+  return async (service: string): Promise<Queryable> => {
+    if (!isServiceName(service)) {
+      throw new OperatorError(`the saga's step ${service} has no service database cads knows`);
+    }
     const db = await databases.databaseFor(service);
     return {
       query: <Row>(...args: Parameters<Queryable['query']>) =>

@@ -1,3 +1,5 @@
+import { foodSaga } from '@cads/food-saga';
+import type { SagaMap } from '@cads/saga';
 import { sql, type Queryable } from '@cads/storage';
 import type {
   ExternalHold,
@@ -9,7 +11,6 @@ import type {
   ReconcileSnapshot,
   StepRecord,
 } from './reconcile.ts';
-import type { ServiceName } from './system.ts';
 
 /** A snapshot and the instant reading it began (the externals database's clock). */
 export interface ReadSnapshot {
@@ -29,7 +30,8 @@ export interface ReadSnapshot {
  * records were read has activity after `startedAt`, and `reconcile` waits for it to settle.
  */
 export async function readReconcileSnapshot(
-  databaseFor: (service: ServiceName) => Promise<Queryable>,
+  databaseFor: (service: string) => Promise<Queryable>,
+  saga: SagaMap = foodSaga,
 ): Promise<ReadSnapshot> {
   const externals = await databaseFor('externals');
   const { rows } = await externals.query<{ now: unknown }>(sql`select now() as now`);
@@ -39,12 +41,11 @@ export async function readReconcileSnapshot(
   // A decision to notify is committed after the notification was stored: read it first.
   const finalDecisions = await readFinalDecisions(await databaseFor('bff'));
   const notifications = await readNotifications(await databaseFor('notifications'));
-  const payment = await readStepRecords(await databaseFor('payment'), 'payment_charges');
-  const rider = await readStepRecords(await databaseFor('rider'), 'rider_assignments');
-  const restaurant = await readStepRecords(
-    await databaseFor('restaurant'),
-    'restaurant_reservations',
-  );
+  // Later steps first: a step's record is never newer than the one before it that caused it.
+  const steps: Record<string, StepRecord[]> = {};
+  for (const step of [...saga.steps].reverse()) {
+    steps[step.name] = await readStepRecords(await databaseFor(step.name), step.name);
+  }
   const order = await databaseFor('order');
   const orderEvents = await readOrderEvents(order);
   const orders = await readOrders(order);
@@ -52,7 +53,7 @@ export async function readReconcileSnapshot(
     snapshot: {
       orders,
       orderEvents,
-      steps: { restaurant, rider, payment },
+      steps,
       ledger,
       reservations,
       assignments,
@@ -105,23 +106,30 @@ export async function readOrderEvents(db: Queryable): Promise<OrderEventRecord[]
 }
 
 /** A step service's seed table: a view over the saga step runtime's records (codes 0/4/5). */
-export async function readStepRecords(db: Queryable, table: string): Promise<StepRecord[]> {
+/**
+ * A step's records, from the step runtime's table (`cads_saga_steps`) in its service's
+ * database, with the seed's codes (0 succeeded, 4 rejected, 5 compensated). The user is the
+ * one of the input the step ran with, or for a tombstone of the failure that compensated it.
+ */
+export async function readStepRecords(db: Queryable, step: string): Promise<StepRecord[]> {
   const { rows } = await db.query<{
-    order_id: string;
-    user_id: string;
-    status: number;
-    compensated_before_forward: boolean;
+    saga_id: string;
+    user_id: string | null;
+    status: 'succeeded' | 'rejected' | 'compensated';
+    tombstone: boolean;
     details: unknown;
     updated_at: unknown;
   }>(
-    sql`select order_id, user_id, status, compensated_before_forward, details, updated_at
-        from ${sql.id(table)}`,
+    sql`select saga_id, coalesce(input ->> 'userId', cause ->> 'userId') as user_id, status,
+               tombstone, details, updated_at
+        from cads_saga_steps where step = ${step}`,
   );
+  const codes = { succeeded: 0, rejected: 4, compensated: 5 } as const;
   return rows.map((row) => ({
-    orderId: row.order_id,
-    userId: row.user_id,
-    status: row.status,
-    compensatedBeforeForward: row.compensated_before_forward,
+    orderId: row.saga_id,
+    userId: row.user_id ?? '',
+    status: codes[row.status],
+    compensatedBeforeForward: row.tombstone,
     details: row.details,
     updatedAt: instant(row.updated_at),
   }));

@@ -50,9 +50,10 @@ describe.skipIf(skip !== undefined)(
     });
 
     const check = async () => {
-      const { snapshot, startedAt } = await readReconcileSnapshot((service) =>
-        Promise.resolve(sut.system.databases[service]),
-      );
+      const { snapshot, startedAt } = await readReconcileSnapshot((service) => {
+        const db = sut.system.databases[service];
+        return db ? Promise.resolve(db) : Promise.reject(new Error(`no database for ${service}`));
+      });
       return reconcile(snapshot, startedAt, { stuckAfterMs: 60_000, settleMs: 0 });
     };
 

@@ -10,6 +10,7 @@ import { restaurantService } from '@cads/restaurant';
 import { riderService } from '@cads/rider';
 import type { OutagePolicy, Outbox } from '@cads/consumer';
 import { createService, type Service, type ServiceDefinition } from '@cads/service';
+import type { SagaMap } from '@cads/saga';
 import type { Database } from '@cads/storage';
 import type { Logger } from 'pino';
 
@@ -64,6 +65,21 @@ export interface ServiceSettings {
   readonly outage?: Partial<OutagePolicy>;
   /** The steps' deadline for an unreachable external system. Default: the runtime's (5 min). */
   readonly unreachableTimeoutMs?: number;
+  /**
+   * The saga the services run: the food saga by default, or one composed from it with more
+   * steps (whose services come as `AddedService`s). Every service reads its part from it.
+   */
+  readonly saga?: SagaMap;
+}
+
+/**
+ * A service this system does not know, started with it: the service of a step added to the
+ * saga (its declaration and one entry in the map, see `ServiceSettings.saga`).
+ */
+export interface AddedService {
+  /** Its name, which is also its step's name in the map when it runs a step. */
+  readonly name: string;
+  define(settings: ServiceSettings): ServiceDefinition;
 }
 
 /** Settings for building definitions only to read them (API documents): nothing is called. */
@@ -77,7 +93,9 @@ export const documentationSettings: ServiceSettings = {
 
 /** The definition of one service, configured. The single place that knows every service. */
 export function definitionOf(name: ServiceName, settings: ServiceSettings): ServiceDefinition {
+  const saga = settings.saga ? { saga: settings.saga } : {};
   const step = {
+    ...saga,
     baseUrl: settings.externalsUrl,
     ...(settings.unreachableTimeoutMs === undefined
       ? {}
@@ -90,7 +108,7 @@ export function definitionOf(name: ServiceName, settings: ServiceSettings): Serv
       case 'notifications':
         return notificationsService();
       case 'order':
-        return orderService();
+        return orderService(saga);
       case 'restaurant':
         return restaurantService(step);
       case 'rider':
@@ -99,6 +117,7 @@ export function definitionOf(name: ServiceName, settings: ServiceSettings): Serv
         return paymentService(step);
       case 'bff':
         return bffService({
+          ...saga,
           orderUrl: settings.orderUrl,
           notificationsUrl: settings.notificationsUrl,
           sessionSecret: settings.sessionSecret,
@@ -113,7 +132,7 @@ export function definitionOf(name: ServiceName, settings: ServiceSettings): Serv
 
 export interface SystemOptions {
   /** The database of each service (a schema of one PGlite, or a database per service). */
-  readonly databaseFor: (service: ServiceName) => Promise<Database>;
+  readonly databaseFor: (service: string) => Promise<Database>;
   readonly broker: Broker;
   /** Where services put their events; default: each one's outbox table and relay. */
   readonly outbox?: Outbox;
@@ -126,16 +145,23 @@ export interface SystemOptions {
   /** How the consumers wait out outages; default: the runtime's (see `ServiceSettings`). */
   readonly outage?: Partial<OutagePolicy>;
   readonly unreachableTimeoutMs?: number;
+  /** The saga the services run (see `ServiceSettings.saga`). Default: the food saga. */
+  readonly saga?: SagaMap;
+  /** Services started besides this system's own, before the BFF (e.g. an added step's). */
+  readonly added?: readonly AddedService[];
   /** Listen address. Default 127.0.0.1. */
   readonly host?: string;
   /** Ports: `basePort + portOffsets[name]`; 0 lets the system pick free ones. */
   readonly basePort?: number;
 }
 
+/** One entry per service: this system's own, and any added ones by their names. */
+export type PerService<T> = Readonly<Record<ServiceName, T>> & Readonly<Record<string, T>>;
+
 export interface RunningSystem {
-  readonly urls: Readonly<Record<ServiceName, string>>;
-  readonly services: Readonly<Record<ServiceName, Service>>;
-  readonly databases: Readonly<Record<ServiceName, Database>>;
+  readonly urls: PerService<string>;
+  readonly services: PerService<Service>;
+  readonly databases: PerService<Database>;
   readonly broker: Broker;
   /** Stops every service gracefully (consumers drain), last started first. */
   stop(): Promise<void>;
@@ -149,17 +175,24 @@ export interface RunningSystem {
 export async function startSystem(options: SystemOptions): Promise<RunningSystem> {
   const host = options.host ?? '127.0.0.1';
   const basePort = options.basePort ?? 0;
-  const urls = {} as Record<ServiceName, string>;
-  const services = {} as Record<ServiceName, Service>;
-  const databases = {} as Record<ServiceName, Database>;
+  const urls = {} as Record<string, string>;
+  const services = {} as Record<string, Service>;
+  const databases = {} as Record<string, Database>;
+  const added = options.added ?? [];
+  // Added services start before the BFF (the entry point), after the system's own steps.
+  const order = [
+    ...serviceNames.filter((name) => name !== 'bff'),
+    ...added.map(({ name }) => name),
+    'bff' as const,
+  ];
   const started: Service[] = [];
   const stop = async () => {
     for (const service of started.reverse()) await service.stop();
   };
   try {
-    for (const name of serviceNames) {
+    for (const [index, name] of order.entries()) {
       const db = await options.databaseFor(name);
-      const definition = definitionOf(name, {
+      const settings: ServiceSettings = {
         externalsUrl: urls.externals ?? '',
         orderUrl: urls.order ?? '',
         notificationsUrl: urls.notifications ?? '',
@@ -171,7 +204,12 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
         ...(options.unreachableTimeoutMs === undefined
           ? {}
           : { unreachableTimeoutMs: options.unreachableTimeoutMs }),
-      });
+        ...(options.saga ? { saga: options.saga } : {}),
+      };
+      const extra = added.find((service) => service.name === name);
+      const definition = extra
+        ? extra.define(settings)
+        : definitionOf(name as ServiceName, settings);
       const service = await createService(definition, {
         db,
         broker: options.broker,
@@ -182,7 +220,10 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
       started.push(service);
       urls[name] = await service.app.listen({
         host,
-        port: basePort === 0 ? 0 : basePort + portOffsets[name],
+        port:
+          basePort === 0
+            ? 0
+            : basePort + (isServiceName(name) ? portOffsets[name] : serviceNames.length + index),
       });
       services[name] = service;
       databases[name] = db;
@@ -191,5 +232,11 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     await stop();
     throw error;
   }
-  return { urls, services, databases, broker: options.broker, stop };
+  return {
+    urls: urls as PerService<string>,
+    services: services as PerService<Service>,
+    databases: databases as PerService<Database>,
+    broker: options.broker,
+    stop,
+  };
 }
