@@ -67,16 +67,16 @@ export function kitchenService(saga: SagaMap, log: KitchenLog): ServiceDefinitio
     consumer: {
       handlers: sagaStep(saga, kitchenStep, {
         answer: Type.Object({ readyInMinutes: Type.Integer() }),
-        call: async (order) => {
+        call: (order) => {
           if (order.cart.some((line) => line.itemId === uncookableItem)) {
-            return { ok: false, status: 409, reason: kitchenRefusal };
+            return Promise.resolve({ ok: false, status: 409, reason: kitchenRefusal });
           }
           log.booked.push(order.orderId);
-          return { ok: true, status: 201, body: { readyInMinutes: 20 } };
+          return Promise.resolve({ ok: true, status: 201, body: { readyInMinutes: 20 } });
         },
-        release: async (order) => {
+        release: (order) => {
           log.released.push(order.orderId);
-          return { ok: true, status: 200, body: {} };
+          return Promise.resolve({ ok: true, status: 200, body: {} });
         },
         succeeded: (order, answer) => ({
           orderId: order.orderId,
