@@ -260,13 +260,18 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     // An operator error says what happened and what to do: its stack would only hide that.
+    const inUse = (error as { code?: unknown }).code;
     const text =
       error instanceof OperatorError
         ? error.message
-        : error instanceof Error
-          ? (error.stack ?? error.message)
-          : String(error);
-    process.stderr.write(`cads: ${text}\n`);
-    process.exitCode = 1;
+        : inUse === 'EADDRINUSE'
+          ? `${(error as Error).message}: another process listens there; stop it or choose another port (--port, CADS_PORT)`
+          : error instanceof Error
+            ? (error.stack ?? error.message)
+            : String(error);
+    // Exit now: a start that failed half-way may leave handles open (a pool, a broker client
+    // reconnecting) that would keep a process alive that serves nothing, which no supervisor
+    // would ever restart.
+    process.stderr.write(`cads: ${text}\n`, () => process.exit(1));
   },
 );
