@@ -77,9 +77,14 @@ export function sagaClient(system: Pick<RunningSystem, 'urls' | 'databases'>) {
           return last.every((state, i) => state === expected[i]);
         },
         { timeoutMs, intervalMs: 50 },
-      ).catch((error: unknown) => {
+      ).catch(async (error: unknown) => {
+        // Say why it ended elsewhere: the rejecting step's reason, as the order recorded it.
+        const rejection = await this.order(orderId).then(
+          (order) => JSON.stringify(order.rejection ?? null),
+          (reason: unknown) => `unknown (${String(reason)})`,
+        );
         throw new Error(
-          `order ${orderId}: expected ${expected.join('/')}, last seen ${last.join('/')}`,
+          `order ${orderId}: expected ${expected.join('/')}, last seen ${last.join('/')}; rejection ${rejection}`,
           { cause: error },
         );
       });
