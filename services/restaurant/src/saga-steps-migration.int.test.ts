@@ -1,85 +1,9 @@
-import { createStepStore, installSagaStepTables } from '@cads/service';
-import { type Database, loadMigrations, migrate, type Migration, sql } from '@cads/storage';
-import { openPglite, type PgliteHost } from '@cads/storage-pglite';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeSeedTableMigration } from '@cads/food-saga/testing';
 import { readRestaurantStatus } from './index.ts';
 
-let host: PgliteHost;
-let db: Database;
-let migrations: Migration[];
-
-const readAll = async () =>
-  (
-    await db.query(
-      sql`select order_id, user_id, status, compensated_before_forward, reason, details,
-                 created_at, updated_at
-          from restaurant_reservations order by order_id`,
-    )
-  ).rows;
-
-beforeAll(async () => {
-  host = await openPglite();
-  db = await host.database('restaurant');
-  migrations = await loadMigrations(new URL('../migrations/', import.meta.url));
-  // A data directory from before the saga step runtime: only the first migration applied.
-  await migrate(
-    db,
-    'restaurant',
-    migrations.filter((migration) => migration.version === 1),
-  );
-  await db.query(
-    sql`insert into restaurant_reservations
-          (order_id, user_id, status, compensated_before_forward, reason, details, created_at)
-        values ('o-reserved', 'u1', 0, false, null, '{"priceCents": 5230}'::jsonb, now() - interval '1 hour'),
-               ('o-rejected', 'u2', 4, false, 'restaurant busy', null, now() - interval '2 hours'),
-               ('o-released', 'u3', 5, false, null, '{"priceCents": 900}'::jsonb, now()),
-               ('o-tombstone', 'u4', 5, true, null, null, now())`,
-  );
-});
-
-afterAll(async () => {
-  await host?.close();
-});
-
-describe('the move to the saga step runtime (002_saga_steps)', () => {
-  it('keeps every record readable as before, with the same codes and columns', async () => {
-    const before = await readAll();
-    await installSagaStepTables(db);
-    await migrate(db, 'restaurant', migrations);
-    expect(await readAll()).toEqual(before);
-    expect(await readRestaurantStatus(db, 'o-rejected')).toBe(4);
-    expect(await readRestaurantStatus(db, 'o-unknown')).toBe(-1);
-  });
-
-  it('gives the runtime named statuses, and the ids a release sends as the input', async () => {
-    const store = createStepStore('restaurant');
-    expect(await store.find(db, 'o-reserved')).toEqual({
-      status: 'succeeded',
-      compensatedBeforeForward: false,
-      input: { orderId: 'o-reserved', userId: 'u1' },
-    });
-    expect(await store.find(db, 'o-rejected')).toMatchObject({ status: 'rejected' });
-    expect(await store.find(db, 'o-tombstone')).toEqual({
-      status: 'compensated',
-      compensatedBeforeForward: true,
-    });
-  });
-
-  it('keeps the seed table writable for tools that repair or corrupt a record', async () => {
-    await db.query(
-      sql`update restaurant_reservations set status = 0 where order_id = 'o-released'`,
-    );
-    await db.query(
-      sql`insert into restaurant_reservations (order_id, user_id, status, updated_at)
-          values ('o-ghost', 'nobody', 0, now() - interval '1 hour')`,
-    );
-    expect(await readRestaurantStatus(db, 'o-released')).toBe(0);
-    const store = createStepStore('restaurant');
-    expect(await store.find(db, 'o-ghost')).toMatchObject({
-      status: 'succeeded',
-      input: { orderId: 'o-ghost', userId: 'nobody' },
-    });
-    await db.query(sql`delete from restaurant_reservations where order_id = 'o-ghost'`);
-    expect(await store.find(db, 'o-ghost')).toBeUndefined();
-  });
+describeSeedTableMigration({
+  service: 'restaurant',
+  table: 'restaurant_reservations',
+  migrations: new URL('../migrations/', import.meta.url),
+  readStatus: readRestaurantStatus,
 });
