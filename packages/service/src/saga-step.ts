@@ -49,12 +49,15 @@ export interface ForwardOptions<D extends StepDeclaration, A extends TSchema> {
   /** The failure event's data, with the system's reason. */
   readonly failed: (input: InputOf<D>, reason: string) => DataOf<D['failure']>;
   /**
-   * The step's business deadline for an unreachable system (no answer after the call's own
-   * retries), counted from the consumed event's time: until then it is an outage, waited out
-   * (the consumer keeps the message behind its circuit breaker); after it, the step is rejected
-   * with a reason that says the system was unreachable, so the saga ends and compensates
-   * instead of waiting forever. A time, not a number of attempts: an outage makes no attempts
-   * while the circuit is open. Default 5 minutes.
+   * How long the step waits out an unreachable system (no answer after the call's own
+   * retries) for one saga, counted from the first call that found it unreachable: until then it
+   * is an outage, waited out (the consumer keeps the message behind its circuit breaker); after
+   * it, the step is rejected with a reason that says the system was unreachable, so the saga
+   * ends and compensates instead of waiting forever. A time, not a number of attempts: an
+   * outage makes no attempts while the circuit is open. Counted from the step's own first
+   * failure, not from the event's time: a step working through a backlog of old events must not
+   * reject one because a single call met the system restarting. The count is kept in the
+   * process, so a crash restarts it (the saga waits longer, never less). Default 5 minutes.
    */
   readonly unreachableTimeoutMs?: number;
   /** For tests: the clock the deadline is read on. Default `Date.now`. */
@@ -105,7 +108,7 @@ export type ForwardPrepared<A> =
  *   event under a new message id, finds the record and neither calls nor emits;
  * - a rejection (any final 4xx/5xx answer) is stored as `rejected` and emitted as the failure
  *   event with the system's reason; an unreachable system is an outage (`UnavailableError`,
- *   waited out by the consumer) until `unreachableTimeoutMs` after the event, then the step is
+ *   waited out by the consumer) until it has been unreachable for `unreachableTimeoutMs`, then the step is
  *   rejected with a reason that says it was unreachable;
  * - after a tombstone (compensated before forward) nothing is reserved or emitted; a
  *   reservation racing with the tombstone is released on the next attempt;
@@ -171,6 +174,7 @@ function forwardHandler(
   releaseCall: ((input: unknown) => Promise<ExternalResult>) | undefined,
 ): HandlerDefinition<TSchema, ForwardPrepared<unknown>> {
   const answer = Compile(options.answer);
+  const unreachable = unreachableClock(options.now ?? Date.now);
   const inputOf = (data: unknown): unknown => Value.Clean(step.input, structuredClone(data));
   return on<TSchema, ForwardPrepared<unknown>>(
     step.input,
@@ -214,21 +218,50 @@ function forwardHandler(
       }
       if (plan !== 'call') return { answer: 'not_called' };
       const result = await options.call(input);
+      const unreachableForMs = unreachable.observe(sagaId, result.status === undefined);
       if (result.ok) {
         if (answer.Check(result.body)) return { answer: 'accepted', body: result.body };
         throw new TerminalError(
           `${step.name} step: the external system accepted saga ${sagaId} with an unexpected body: ${JSON.stringify(result.body)}`,
         );
       }
-      if (result.status === undefined) {
-        const waitedMs = (options.now ?? Date.now)() - Date.parse(message.time);
-        if (!(waitedMs >= (options.unreachableTimeoutMs ?? 300_000))) {
-          throw new UnavailableError(`${step.name} step`, result.reason);
-        }
+      if (
+        unreachableForMs !== undefined &&
+        unreachableForMs < (options.unreachableTimeoutMs ?? 300_000)
+      ) {
+        throw new UnavailableError(`${step.name} step`, result.reason);
       }
       return { answer: 'rejected', reason: result.reason };
     },
   );
+}
+
+/** Sagas whose step kept at most this many unreachable clocks; the oldest are forgotten. */
+const unreachableClockLimit = 10_000;
+
+/**
+ * Since when each saga's forward call has found its system unreachable, without a reachable
+ * answer between. `observe` returns how long it has been (0 on the first failure), or
+ * `undefined` when the system answered. Bounded: a saga whose message went elsewhere (another
+ * instance, a dead letter) is forgotten once the limit is reached, oldest first.
+ */
+function unreachableClock(now: () => number) {
+  const since = new Map<string, number>();
+  return {
+    observe(sagaId: string, isUnreachable: boolean): number | undefined {
+      if (!isUnreachable) {
+        since.delete(sagaId);
+        return undefined;
+      }
+      const first = since.get(sagaId);
+      if (first !== undefined) return now() - first;
+      if (since.size >= unreachableClockLimit) {
+        since.delete(since.keys().next().value as string);
+      }
+      since.set(sagaId, now());
+      return 0;
+    },
+  };
 }
 
 function compensationHandler(

@@ -270,12 +270,16 @@ describe('sagaStep: forward', () => {
     expect(refusing.records.get('c1')).toMatchObject({ status: 'rejected', reason: 'busy' });
 
     const down = build({ forward: [refused(undefined, 'unreachable')] });
+    // An event long past the deadline (a backlog) is still waited out: the step has not yet
+    // seen the system unreachable for the deadline.
+    down.clock.aheadMs = 600_000;
     await expect(forwardOf(down.handlers)).rejects.toBeInstanceOf(UnavailableError);
-    // Attempts do not decide it (an open circuit makes none), the time since the event does.
-    down.clock.aheadMs = 59_000;
+    // Attempts do not decide it (an open circuit makes none), the time since the first failure
+    // does.
+    down.clock.aheadMs = 659_000;
     await expect(forwardOf(down.handlers, { attempt: 9 })).rejects.toBeInstanceOf(UnavailableError);
     expect(down.records.size).toBe(0);
-    down.clock.aheadMs = 61_000;
+    down.clock.aheadMs = 661_000;
     expect(await forwardOf(down.handlers, { attempt: 2 })).toEqual([
       { type: 'hold_refused', data: { caseId: 'c1', reason: 'unreachable' } },
     ]);
