@@ -1,3 +1,4 @@
+import { isDatabaseUnavailable } from '@cads/storage';
 import type { FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify';
 import type { HttpApp } from './http-app.ts';
 import {
@@ -57,10 +58,18 @@ function validationOf(error: unknown): FieldError[] | undefined {
 /**
  * Maps anything a route can throw to the problem to render. Only Fastify's own errors
  * (`FST_*`) may choose a 4xx status: an arbitrary error carrying `statusCode` (say, a 404 from
- * an upstream HTTP client) is a bug here, not the client's fault, so it becomes a 500.
+ * an upstream HTTP client) is a bug here, not the client's fault, so it becomes a 500. A
+ * database that is unavailable (unreachable, restarting, full, read-only) is an outage, not a
+ * bug: 503 with `Retry-After`, so clients retry.
  */
 export function classifyError(error: unknown, requestId: string): HttpProblem {
   if (error instanceof HttpProblem) return error;
+  if (isDatabaseUnavailable(error)) {
+    return httpProblem('CADS_UNAVAILABLE', 'The service’s database is unavailable; try again.', {
+      cause: error,
+      headers: { 'retry-after': '1' },
+    });
+  }
   const fieldErrors = validationOf(error);
   if (fieldErrors !== undefined) {
     return httpProblem('CADS_VALIDATION', describeFieldErrors(fieldErrors), {
@@ -84,6 +93,17 @@ export function classifyError(error: unknown, requestId: string): HttpProblem {
     `The request failed unexpectedly; it was logged with request id ${requestId}.`,
     { cause: error },
   );
+}
+
+/** The innermost message of an error's `cause` chain (e.g. `connect ECONNREFUSED …`). */
+function causeOf(error: unknown): string | undefined {
+  let at: unknown = error;
+  let message: string | undefined;
+  for (let depth = 0; at !== undefined && depth < 10; depth++) {
+    message = stringProperty(at, 'message') ?? message;
+    at = property(at, 'cause');
+  }
+  return message;
 }
 
 function requestPath(request: FastifyRequest): string {
@@ -112,7 +132,13 @@ export function sendProblem(
 export function installProblemHandlers(app: HttpApp): void {
   app.setErrorHandler((error, request, reply) => {
     const problem = classifyError(error, request.id);
-    if (problem.status >= 500) {
+    if (problem.code === 'CADS_UNAVAILABLE') {
+      // An outage (a dependency down), not a bug: one line without a stack; the client retries.
+      request.log.warn(
+        { code: problem.code, detail: problem.detail, cause: causeOf(error) },
+        'request failed: dependency unavailable',
+      );
+    } else if (problem.status >= 500) {
       request.log.error({ err: error, code: problem.code }, 'request failed');
     } else {
       request.log.info({ code: problem.code, detail: problem.detail }, 'request rejected');

@@ -54,6 +54,12 @@ beforeEach(async () => {
   app.get('/bug', () => {
     throw new Error('db password is hunter2');
   });
+  app.get('/database-down', () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), {
+      code: 'ECONNREFUSED',
+    });
+    throw new Error('transaction failed', { cause: refused });
+  });
   app.get('/upstream', () => {
     throw Object.assign(new Error('upstream said not found'), { statusCode: 404 });
   });
@@ -198,6 +204,25 @@ describe('thrown errors', () => {
     expect(JSON.stringify(failure)).toContain('hunter2');
     expect(JSON.stringify(failure)).toContain('error-handler.unit.test');
     expect(failure?.requestId).toBe(response.headers['x-request-id']);
+  });
+
+  it('answers 503 with Retry-After to a database outage, logged as a warning without a stack', async () => {
+    const response = await app.inject({ url: '/database-down' });
+    expect(response.statusCode).toBe(503);
+    expectProblem(response);
+    expect(response.headers['retry-after']).toBe('1');
+    expect(response.json<Problem>().code).toBe('CADS_UNAVAILABLE');
+    expect(response.body).not.toContain('ECONNREFUSED');
+
+    const logged = logLines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const outage = logged.find((entry) => entry.code === 'CADS_UNAVAILABLE');
+    expect(outage).toMatchObject({
+      level: 40,
+      cause: 'connect ECONNREFUSED 127.0.0.1:5432',
+      msg: 'request failed: dependency unavailable',
+    });
+    expect(JSON.stringify(outage)).not.toContain('error-handler.unit.test');
+    expect(logged.filter((entry) => Number(entry.level) >= 50)).toEqual([]);
   });
 
   it('does not trust a statusCode on errors that are not Fastify’s own', async () => {
