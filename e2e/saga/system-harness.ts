@@ -1,5 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { type RunningSystem, serviceNames, startSystem } from '@cads/cli/system';
+import {
+  type RunningSystem,
+  serviceNames,
+  startSystem,
+  type SystemOptions,
+} from '@cads/cli/system';
 import { createNatsBroker } from '@cads/messaging-nats';
 import { createPostgresBroker } from '@cads/messaging-postgres';
 import type { Database } from '@cads/storage';
@@ -22,9 +27,16 @@ export interface SystemUnderTest {
   dispose(): Promise<void>;
 }
 
+/** What a suite may set of the system besides its storage and broker (e.g. a short deadline). */
+export type SystemTuning = Pick<SystemOptions, 'sagaDeadlineMs'>;
+
 /** The whole system in this process, on each storage/broker combination it supports. */
 export async function systemVariants(): Promise<
-  Array<{ name: string; skip: string | undefined; start: () => Promise<SystemUnderTest> }>
+  Array<{
+    name: string;
+    skip: string | undefined;
+    start: (tuning?: SystemTuning) => Promise<SystemUnderTest>;
+  }>
 > {
   const postgres = await postgresSkipReason();
   const nats = await natsSkipReason();
@@ -40,7 +52,7 @@ export async function systemVariants(): Promise<
 
 const logger = pino({ level: process.env.CADS_TEST_LOG_LEVEL ?? 'silent' });
 
-async function startEmbeddedSystem(): Promise<SystemUnderTest> {
+async function startEmbeddedSystem(tuning: SystemTuning = {}): Promise<SystemUnderTest> {
   const host = await openPglite();
   const broker = await createPostgresBroker({
     db: await host.database('cads_broker'),
@@ -52,6 +64,7 @@ async function startEmbeddedSystem(): Promise<SystemUnderTest> {
     logger,
     adminToken,
     sessionSecret,
+    ...tuning,
   });
   return {
     system,
@@ -63,7 +76,7 @@ async function startEmbeddedSystem(): Promise<SystemUnderTest> {
   };
 }
 
-async function startDistributedSystem(): Promise<SystemUnderTest> {
+async function startDistributedSystem(tuning: SystemTuning = {}): Promise<SystemUnderTest> {
   const created: TestDatabase[] = [];
   const opened: Database[] = [];
   const tag = `saga${randomUUID().slice(0, 8)}`;
@@ -84,6 +97,7 @@ async function startDistributedSystem(): Promise<SystemUnderTest> {
     logger,
     adminToken,
     sessionSecret,
+    ...tuning,
   });
   return {
     system,

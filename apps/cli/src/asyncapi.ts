@@ -91,7 +91,13 @@ function describeInSaga(map: SagaMap, event: SagaEvent): string {
       );
     }
     case 'compensation':
-      return `The ${event.step} step undid its success after a later step failed.`;
+      return `The ${event.step} step undid its success after a later step failed or the saga's deadline passed.`;
+    case 'expiry':
+      return (
+        `The ${map.name} saga had no final event ${String(map.deadline?.afterMs ?? 0)} ms after it started: ` +
+        `${event.producer} fails it as timed out (why in \`${map.deadline?.expired.reasonField ?? ''}\`), ` +
+        `and ${event.consumers.join(', ')} undo whatever they did, now or when they get to it.`
+      );
   }
 }
 

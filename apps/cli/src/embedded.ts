@@ -17,6 +17,8 @@ export interface EmbeddedOptions {
   /** How the consumers wait out outages, and the steps' deadline for an unreachable system. */
   readonly outage?: ServiceSettings['outage'];
   readonly unreachableTimeoutMs?: number;
+  /** The time an order has to end (see `ServiceSettings.sagaDeadlineMs`). */
+  readonly sagaDeadlineMs?: number;
   readonly transport?: LiveTransport;
   readonly host: string;
   readonly basePort: number;
@@ -88,6 +90,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<RunningSy
       ...(options.unreachableTimeoutMs === undefined
         ? {}
         : { unreachableTimeoutMs: options.unreachableTimeoutMs }),
+      ...(options.sagaDeadlineMs === undefined ? {} : { sagaDeadlineMs: options.sagaDeadlineMs }),
       ...(options.transport ? { transport: options.transport } : {}),
       host: options.host,
       basePort: options.basePort,

@@ -35,6 +35,9 @@ Commands:
                        CADS_UNREACHABLE_TIMEOUT_MS  when a step rejects an order whose external
                                           system stays unreachable (default 300000; also read
                                           by start and cluster)
+                       CADS_SAGA_DEADLINE_MS  when an order with no final event is failed as
+                                          timed out, its steps undone (default 600000; also
+                                          read by start and cluster)
   docs               write docs/asyncapi.json and docs/openapi/<service>.json from the code
   saga check|graph   check every saga of the repository (one line per problem, exit 1 when
                      there is any), or write their diagrams to docs/sagas/ and the README
@@ -80,7 +83,7 @@ printed when it is not set).
 /** The outage settings of every service, from the environment; a usage problem as a string. */
 function outageSettings(
   env: NodeJS.ProcessEnv,
-): Pick<ServiceSettings, 'outage' | 'unreachableTimeoutMs'> | string {
+): Pick<ServiceSettings, 'outage' | 'unreachableTimeoutMs' | 'sagaDeadlineMs'> | string {
   const read = (name: string): number | string | undefined => {
     const text = env[name];
     if (text === undefined || text === '') return undefined;
@@ -91,11 +94,14 @@ function outageSettings(
   };
   const budgetMs = read('CADS_OUTAGE_BUDGET_MS');
   const unreachableTimeoutMs = read('CADS_UNREACHABLE_TIMEOUT_MS');
+  const sagaDeadlineMs = read('CADS_SAGA_DEADLINE_MS');
   if (typeof budgetMs === 'string') return budgetMs;
   if (typeof unreachableTimeoutMs === 'string') return unreachableTimeoutMs;
+  if (typeof sagaDeadlineMs === 'string') return sagaDeadlineMs;
   return {
     ...(budgetMs === undefined ? {} : { outage: { budgetMs } }),
     ...(unreachableTimeoutMs === undefined ? {} : { unreachableTimeoutMs }),
+    ...(sagaDeadlineMs === undefined ? {} : { sagaDeadlineMs }),
   };
 }
 

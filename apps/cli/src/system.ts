@@ -65,6 +65,8 @@ export interface ServiceSettings {
   readonly outage?: Partial<OutagePolicy>;
   /** The steps' deadline for an unreachable external system. Default: the runtime's (5 min). */
   readonly unreachableTimeoutMs?: number;
+  /** The time an order has to end before it fails as timed out. Default: the saga's (10 min). */
+  readonly sagaDeadlineMs?: number;
   /**
    * The saga the services run: the food saga by default, or one composed from it with more
    * steps (whose services come as `AddedService`s). Every service reads its part from it.
@@ -108,7 +110,10 @@ export function definitionOf(name: ServiceName, settings: ServiceSettings): Serv
       case 'notifications':
         return notificationsService();
       case 'order':
-        return orderService(saga);
+        return orderService({
+          ...saga,
+          ...(settings.sagaDeadlineMs === undefined ? {} : { deadlineMs: settings.sagaDeadlineMs }),
+        });
       case 'restaurant':
         return restaurantService(step);
       case 'rider':
@@ -145,6 +150,7 @@ export interface SystemOptions {
   /** How the consumers wait out outages; default: the runtime's (see `ServiceSettings`). */
   readonly outage?: Partial<OutagePolicy>;
   readonly unreachableTimeoutMs?: number;
+  readonly sagaDeadlineMs?: number;
   /** The saga the services run (see `ServiceSettings.saga`). Default: the food saga. */
   readonly saga?: SagaMap;
   /** Services started besides this system's own, before the BFF (e.g. an added step's). */
@@ -204,6 +210,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
         ...(options.unreachableTimeoutMs === undefined
           ? {}
           : { unreachableTimeoutMs: options.unreachableTimeoutMs }),
+        ...(options.sagaDeadlineMs === undefined ? {} : { sagaDeadlineMs: options.sagaDeadlineMs }),
         ...(options.saga ? { saga: options.saga } : {}),
       };
       const extra = added.find((service) => service.name === name);

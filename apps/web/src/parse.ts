@@ -135,6 +135,14 @@ export const isSagaDescription = (value: unknown): value is SagaDescription =>
     start: (start) => hasFields(start, { type: isString, label: isString, producer: isString }),
     steps: (steps) => Array.isArray(steps) && steps.length > 0 && steps.every(isSagaStep),
     completion: isString,
+    deadline: (deadline) =>
+      deadline === undefined ||
+      hasFields(deadline, {
+        afterMs: (ms) => typeof ms === 'number' && Number.isInteger(ms) && ms > 0,
+        type: isString,
+        reasonField: isString,
+        waitingOnField: isOptionalString,
+      }),
   });
 
 /** A live message from its JSON text, or `undefined` when it is not one. */

@@ -29,13 +29,20 @@ export interface MapStep {
   readonly compensation?: EventDeclaration;
   readonly shows: readonly ShownField[];
   /**
-   * The failure events after which this step must undo its success: those of every later step
-   * (empty for a step that cannot be undone).
+   * The events after which this step must undo its success: the failures of every later step,
+   * and the saga's deadline event (empty for a step that cannot be undone).
    */
   readonly compensateOn: readonly string[];
 }
 
-export type EventRole = 'start' | 'success' | 'failure' | 'compensation';
+export type EventRole = 'start' | 'success' | 'failure' | 'compensation' | 'expiry';
+
+/** The saga's deadline in the map: its default time and the event its tracker emits. */
+export interface MapDeadline {
+  readonly afterMs: number;
+  readonly expired: FailureDeclaration;
+  readonly waitingOnField?: string;
+}
 
 /** One event of the map: who emits it, who consumes it and what it means. */
 export interface SagaEvent {
@@ -62,6 +69,7 @@ export interface SagaProblem {
     | 'fork'
     | 'unreachable'
     | 'uncompensated'
+    | 'invalid-deadline'
     | 'input-not-carried'
     | 'missing-key'
     | 'missing-reason-field'
@@ -77,7 +85,11 @@ export interface ComposedSaga {
   readonly start: EventDeclaration & { readonly producer: string; readonly label: string };
   /** The steps reachable from the start event, in saga order. */
   readonly steps: readonly MapStep[];
-  /** Every event, in saga order (start, then per step: success, failure, compensation). */
+  readonly deadline?: MapDeadline;
+  /**
+   * Every event, in saga order (start, then per step: success, failure, compensation; the
+   * deadline's event last).
+   */
   readonly events: readonly SagaEvent[];
   readonly problems: readonly SagaProblem[];
 }
@@ -89,7 +101,7 @@ export function composeSaga(declaration: SagaDeclaration): ComposedSaga {
   const problems: SagaProblem[] = [];
   const problem = (code: SagaProblem['code'], message: string) => problems.push({ code, message });
   const entries = declaration.steps.map(entryOf);
-  const { start } = declaration;
+  const { start, deadline } = declaration;
   if (entries.length === 0) problem('empty', `saga ${declaration.name} declares no step`);
 
   // Names and events are unique: one producer per event type, one place per step.
@@ -100,6 +112,18 @@ export function composeSaga(declaration: SagaDeclaration): ComposedSaga {
     } else byName.set(entry.step.name, entry);
   }
   const producers = new Map<string, string>([[start.type, start.producer]]);
+  if (deadline) {
+    if (deadline.expired.type === start.type) {
+      problem('duplicate-event', `event ${start.type} is both the start and the deadline event`);
+    }
+    producers.set(deadline.expired.type, start.producer);
+    if (!Number.isSafeInteger(deadline.afterMs) || deadline.afterMs <= 0) {
+      problem(
+        'invalid-deadline',
+        `the deadline must be a positive whole number of milliseconds, not ${String(deadline.afterMs)}`,
+      );
+    }
+  }
   for (const { step } of entries) {
     for (const event of stepEvents(step)) {
       const other = producers.get(event.type);
@@ -173,7 +197,10 @@ export function composeSaga(declaration: SagaDeclaration): ComposedSaga {
     ...(step.compensation ? { compensation: step.compensation } : {}),
     shows: step.shows ?? [],
     compensateOn: step.compensation
-      ? chain.slice(index + 1).map((later) => later.step.failure.type)
+      ? [
+          ...chain.slice(index + 1).map((later) => later.step.failure.type),
+          ...(deadline ? [deadline.expired.type] : []),
+        ]
       : [],
   }));
 
@@ -184,6 +211,11 @@ export function composeSaga(declaration: SagaDeclaration): ComposedSaga {
       problem(
         'uncompensated',
         `when ${later.name} fails (${later.failure.type}), ${step.name} has succeeded and stays done: it declares no compensation`,
+      );
+    } else if (!step.compensation && deadline) {
+      problem(
+        'uncompensated',
+        `when the saga's deadline passes (${deadline.expired.type}), ${step.name} may have succeeded and stays done: it declares no compensation`,
       );
     }
     const triggerSchema = step.index === 0 ? start.schema : steps[step.index - 1]!.success.schema;
@@ -229,6 +261,31 @@ export function composeSaga(declaration: SagaDeclaration): ComposedSaga {
       events.push(event(step.compensation, 'compensation', step.name, [tracker]));
     }
   }
+  if (deadline) {
+    // The tracker records its own deadline event as it emits it: it does not consume it.
+    events.push({
+      type: deadline.expired.type,
+      schema: deadline.expired.schema,
+      role: 'expiry',
+      producer: tracker,
+      consumers: steps.filter((step) => step.compensation).map((step) => step.name),
+    });
+    if (!hasField(deadline.expired.schema, deadline.expired.reasonField)) {
+      problem(
+        'missing-reason-field',
+        `${deadline.expired.type} has no field ${deadline.expired.reasonField} to carry the reason`,
+      );
+    }
+    if (
+      deadline.waitingOnField !== undefined &&
+      !hasField(deadline.expired.schema, deadline.waitingOnField)
+    ) {
+      problem(
+        'missing-reason-field',
+        `${deadline.expired.type} has no field ${deadline.waitingOnField} to name the step waited on`,
+      );
+    }
+  }
   for (const saga of events) {
     if (!hasField(saga.schema, declaration.key)) {
       problem('missing-key', `${saga.type} does not carry the saga's key ${declaration.key}`);
@@ -245,6 +302,17 @@ export function composeSaga(declaration: SagaDeclaration): ComposedSaga {
     key: declaration.key,
     start: { ...start, label: start.label ?? start.type },
     steps,
+    ...(deadline
+      ? {
+          deadline: {
+            afterMs: deadline.afterMs,
+            expired: deadline.expired,
+            ...(deadline.waitingOnField === undefined
+              ? {}
+              : { waitingOnField: deadline.waitingOnField }),
+          },
+        }
+      : {}),
     events,
     problems,
   };

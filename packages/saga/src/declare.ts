@@ -102,6 +102,24 @@ export interface StepEntry<D extends StepDeclaration = StepDeclaration> {
   readonly after?: string;
 }
 
+/**
+ * A saga's deadline: a saga with no final event `afterMs` after its start is failed by its
+ * tracker (the start event's producer), which emits `expired`. Every step that succeeded
+ * compensates on it, and a step that has not run yet never will. The deadline may pass after
+ * any step, so a saga with one needs every step to declare a compensation.
+ */
+export interface DeadlineDeclaration<T extends string = string, S extends TSchema = TSchema> {
+  /** The default time a saga has, from its start event; a tracker may be given another. */
+  readonly afterMs: number;
+  /** The event the tracker emits when the deadline passes; its reason field says why. */
+  readonly expired: FailureDeclaration<T, S>;
+  /**
+   * The field of `expired` naming the step the saga was waiting on when the deadline passed,
+   * which the tracker sets: a view shows the failure there, whatever arrives late.
+   */
+  readonly waitingOnField?: string;
+}
+
 /** A saga as its author declares it. */
 export interface SagaDeclaration<
   Start extends EventDeclaration = EventDeclaration,
@@ -119,6 +137,8 @@ export interface SagaDeclaration<
   readonly start: Start & { readonly producer: string; readonly label?: string };
   /** The steps; a saga completes when the last one succeeds. */
   readonly steps: Steps;
+  /** When a saga that has not ended is failed (none: a saga may run forever). */
+  readonly deadline?: DeadlineDeclaration;
 }
 
 type DeclOf<E> = E extends StepEntry<infer D> ? D : E extends StepDeclaration ? E : never;
@@ -135,6 +155,14 @@ export type FailureTypeOf<D extends SagaDeclaration> = StepsOf<D>['failure']['ty
 export type CompensationTypeOf<D extends SagaDeclaration> = NonNullable<
   StepsOf<D>['compensation']
 >['type'];
+/** The deadline's event type (`never` for a saga without a deadline). */
+export type ExpiredTypeOf<D extends SagaDeclaration> = NonNullable<
+  D['deadline']
+>['expired']['type'];
 /** Every event type of the saga. */
 export type EventTypeOf<D extends SagaDeclaration> =
-  D['start']['type'] | SuccessTypeOf<D> | FailureTypeOf<D> | CompensationTypeOf<D>;
+  | D['start']['type']
+  | SuccessTypeOf<D>
+  | FailureTypeOf<D>
+  | CompensationTypeOf<D>
+  | ExpiredTypeOf<D>;

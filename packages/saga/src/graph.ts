@@ -2,7 +2,8 @@ import type { SagaMap } from './saga-map.ts';
 
 /**
  * The saga as a Mermaid flowchart: the success path left to right, each failure to the failed
- * end (dotted), and each compensation a failure calls for (dotted, to the step's undo node).
+ * end (dotted), and each compensation a failure calls for (dotted, to the step's undo node);
+ * with a deadline, a timer node whose event fails the saga and calls every undo node.
  * Deterministic: the same map always gives the same text, so a committed copy can be checked.
  */
 export function sagaGraph(map: SagaMap): string {
@@ -26,6 +27,18 @@ export function sagaGraph(map: SagaMap): string {
     lines.push(`  s_${id(step.name)} -.->|${step.failure.type}| failed`);
     for (const earlier of map.compensating(step.name)) {
       lines.push(`  s_${id(step.name)} -.->|${step.failure.type}| u_${id(earlier.name)}`);
+    }
+  }
+  const { deadline } = map;
+  if (deadline) {
+    const minutes = deadline.afterMs / 60_000;
+    const after = Number.isInteger(minutes) ? `${minutes} min` : `${deadline.afterMs} ms`;
+    lines.push(`  deadline>${quote(`deadline: ${after} after ${map.start.type}`)}]`);
+    lines.push(`  deadline -.->|${deadline.expired.type}| failed`);
+    for (const step of map.steps) {
+      if (step.compensation) {
+        lines.push(`  deadline -.->|${deadline.expired.type}| u_${id(step.name)}`);
+      }
     }
   }
   for (const step of map.steps) {

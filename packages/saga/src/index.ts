@@ -1,7 +1,9 @@
 export type {
   CompensationTypeOf,
+  DeadlineDeclaration,
   EventDeclaration,
   EventTypeOf,
+  ExpiredTypeOf,
   FailureDeclaration,
   FailureTypeOf,
   FieldOf,
@@ -14,7 +16,7 @@ export type {
   SuccessTypeOf,
 } from './declare.ts';
 export { defineStep } from './declare.ts';
-export type { EventRole, MapStep, SagaEvent, SagaProblem } from './compose.ts';
+export type { EventRole, MapDeadline, MapStep, SagaEvent, SagaProblem } from './compose.ts';
 export { composeSaga } from './compose.ts';
 export type {
   SagaDescription,

@@ -1,4 +1,10 @@
-import { type ComposedSaga, composeSaga, type MapStep, type SagaEvent } from './compose.ts';
+import {
+  type ComposedSaga,
+  composeSaga,
+  type MapDeadline,
+  type MapStep,
+  type SagaEvent,
+} from './compose.ts';
 import type { SagaDeclaration, StepNameOf } from './declare.ts';
 import {
   progressOf,
@@ -38,6 +44,8 @@ export class SagaMap<D extends SagaDeclaration = SagaDeclaration> {
   readonly events: readonly SagaEvent[];
   /** The success event of the last step. */
   readonly completion: string;
+  /** When a saga that has not ended is failed, and the event that says so (see `SagaDeclaration`). */
+  readonly deadline?: MapDeadline;
   private readonly byType: ReadonlyMap<string, SagaEvent>;
   private readonly rank: ReadonlyMap<string, number>;
   private readonly shape: SagaDescription;
@@ -54,6 +62,7 @@ export class SagaMap<D extends SagaDeclaration = SagaDeclaration> {
     this.steps = composed.steps;
     this.events = composed.events;
     this.completion = composed.steps.at(-1)?.success.type ?? composed.start.type;
+    if (composed.deadline) this.deadline = composed.deadline;
     this.byType = new Map(composed.events.map((event) => [event.type, event]));
     this.rank = new Map(composed.events.map((event, index) => [event.type, index]));
     this.shape = this.describeComposed();
@@ -74,20 +83,37 @@ export class SagaMap<D extends SagaDeclaration = SagaDeclaration> {
     return this.rank.get(type) ?? this.events.length;
   }
 
-  /** The events that end a saga: the completion, then each step's failure. */
+  /**
+   * The events that end a saga: the completion, each step's failure, then the deadline's event.
+   * `step` is the step whose event it is (the last one for the deadline's); `reasonField` the
+   * field saying why a failure happened.
+   */
   get finalEvents(): readonly {
     readonly type: string;
-    readonly outcome: 'completed' | 'failed';
+    readonly outcome: 'completed' | 'failed' | 'timed_out';
     readonly step: string;
+    readonly reasonField?: string;
   }[] {
     const last = this.steps.at(-1);
+    if (!last) return [];
     return [
-      ...(last ? [{ type: this.completion, outcome: 'completed' as const, step: last.name }] : []),
+      { type: this.completion, outcome: 'completed' as const, step: last.name },
       ...this.steps.map((step) => ({
         type: step.failure.type,
         outcome: 'failed' as const,
         step: step.name,
+        reasonField: step.failure.reasonField,
       })),
+      ...(this.deadline
+        ? [
+            {
+              type: this.deadline.expired.type,
+              outcome: 'timed_out' as const,
+              step: last.name,
+              reasonField: this.deadline.expired.reasonField,
+            },
+          ]
+        : []),
     ];
   }
 
@@ -141,6 +167,18 @@ export class SagaMap<D extends SagaDeclaration = SagaDeclaration> {
         shows: step.shows,
       })),
       completion: this.completion,
+      ...(this.deadline
+        ? {
+            deadline: {
+              afterMs: this.deadline.afterMs,
+              type: this.deadline.expired.type,
+              reasonField: this.deadline.expired.reasonField,
+              ...(this.deadline.waitingOnField === undefined
+                ? {}
+                : { waitingOnField: this.deadline.waitingOnField }),
+            },
+          }
+        : {}),
     };
   }
 }

@@ -60,9 +60,9 @@ describe('saga map', () => {
   it('names the final events with the failing step', () => {
     expect(map.finalEvents).toEqual([
       { type: 'parcel_dispatched', outcome: 'completed', step: 'dispatch' },
-      { type: 'stock_refused', outcome: 'failed', step: 'stock' },
-      { type: 'invoice_refused', outcome: 'failed', step: 'invoice' },
-      { type: 'dispatch_refused', outcome: 'failed', step: 'dispatch' },
+      { type: 'stock_refused', outcome: 'failed', step: 'stock', reasonField: 'why' },
+      { type: 'invoice_refused', outcome: 'failed', step: 'invoice', reasonField: 'why' },
+      { type: 'dispatch_refused', outcome: 'failed', step: 'dispatch', reasonField: 'why' },
     ]);
   });
 
@@ -159,6 +159,129 @@ describe('verdict', () => {
     expect(progress.shown).toEqual([
       { step: 'stock', field: 'shelf', label: 'Shelf', value: 'B4' },
     ]);
+  });
+});
+
+describe('a saga with a deadline', () => {
+  const expired = {
+    type: 'parcel_timed_out',
+    schema: event({ because: Type.String(), step: Type.Optional(Type.String()) }),
+    reasonField: 'because',
+  };
+  const dispatchUndone = {
+    ...dispatch,
+    compensation: { type: 'parcel_recalled', schema: event() },
+  };
+  const timed = defineSaga({
+    ...declaration,
+    steps: [stock, invoice, dispatchUndone],
+    deadline: { afterMs: 3_600_000, expired, waitingOnField: 'step' },
+  });
+  const after = (...types: string[]) => timed.verdict(['parcel_ordered', ...types]);
+
+  it('makes every step undo its success when the deadline passes, the last one too', () => {
+    expect(timed.steps.map((step) => step.compensateOn.at(-1))).toEqual([
+      'parcel_timed_out',
+      'parcel_timed_out',
+      'parcel_timed_out',
+    ]);
+    expect(timed.event('parcel_timed_out')).toMatchObject({
+      role: 'expiry',
+      producer: 'shop',
+      consumers: ['stock', 'invoice', 'dispatch'],
+    });
+    expect(timed.finalEvents.at(-1)).toEqual({
+      type: 'parcel_timed_out',
+      outcome: 'timed_out',
+      step: 'dispatch',
+      reasonField: 'because',
+    });
+    expect(sagaGraph(timed)).toContain('deadline -.->|parcel_timed_out| u_dispatch');
+  });
+
+  it('fails the saga on the step it waited on, and awaits the undoing of every success', () => {
+    const timedOut = after('stock_reserved', 'parcel_timed_out');
+    expect(timedOut).toMatchObject({
+      status: 'failed',
+      final: true,
+      timedOut: true,
+      failedStep: 'invoice',
+      settled: false,
+      awaitingCompensation: ['stock'],
+    });
+    expect(timedOut.steps.map((step) => step.state)).toEqual(['succeeded', 'failed', 'pending']);
+    expect(after('stock_reserved', 'parcel_timed_out', 'stock_released')).toMatchObject({
+      settled: true,
+      awaitingCompensation: [],
+    });
+    expect(after('parcel_timed_out')).toMatchObject({ failedStep: 'stock', settled: true });
+  });
+
+  it('never lets a late success revive it: the success must be undone', () => {
+    const late = after(
+      'stock_reserved',
+      'invoice_issued',
+      'parcel_dispatched',
+      'parcel_timed_out',
+      'stock_released',
+    );
+    expect(late).toMatchObject({
+      status: 'failed',
+      timedOut: true,
+      settled: false,
+      awaitingCompensation: ['dispatch', 'invoice'],
+    });
+    expect(late.failedStep).toBeUndefined();
+  });
+
+  it('gives the deadline event’s reason, on the step waited on', () => {
+    const progress = timed.track([
+      { type: 'parcel_ordered', data: {} },
+      { type: 'stock_reserved', data: { shelf: 'B4' } },
+      { type: 'parcel_timed_out', data: { because: 'timed out' } },
+    ]);
+    expect(progress.failure).toEqual({
+      step: 'invoice',
+      type: 'parcel_timed_out',
+      reason: 'timed out',
+    });
+    // The step the tracker says it waited on stays the failed one when its success comes late.
+    const late = timed.track([
+      { type: 'stock_reserved', data: { shelf: 'B4' } },
+      { type: 'parcel_timed_out', data: { because: 'timed out', step: 'stock' } },
+      { type: 'stock_released', data: {} },
+    ]);
+    expect(late.failure).toEqual({ step: 'stock', type: 'parcel_timed_out', reason: 'timed out' });
+    expect(late.steps.map((step) => step.state)).toEqual(['compensated', 'pending', 'pending']);
+    // A step's own failure, when it is known too, is the failure shown.
+    expect(
+      timed.track([
+        { type: 'invoice_refused', data: { why: 'card expired' } },
+        { type: 'parcel_timed_out', data: { because: 'timed out' } },
+      ]).failure,
+    ).toEqual({ step: 'invoice', type: 'invoice_refused', reason: 'card expired' });
+  });
+
+  it('refuses a step that cannot be undone, and a deadline that is not a positive time', () => {
+    expect(
+      checkSaga({ ...declaration, deadline: { afterMs: 60_000, expired } }).map((p) => p.message),
+    ).toEqual([
+      "when the saga's deadline passes (parcel_timed_out), dispatch may have succeeded and stays done: it declares no compensation",
+    ]);
+    expect(
+      checkSaga({
+        ...declaration,
+        steps: [stock, invoice, dispatchUndone],
+        deadline: { afterMs: 0, expired },
+      }).map((p) => p.code),
+    ).toEqual(['invalid-deadline']);
+    expect(
+      checkSaga({
+        ...declaration,
+        steps: [stock, invoice, dispatchUndone],
+        deadline: { afterMs: 60_000, expired: { ...expired, reasonField: 'nope' } },
+      }).map((p) => p.code),
+    ).toEqual(['missing-reason-field']);
   });
 });
 

@@ -11,7 +11,8 @@ export type StepState = 'pending' | 'succeeded' | 'failed' | 'compensated';
 
 /**
  * `started`: only the start event is known · `running`: a step succeeded · `completed`: the
- * last step succeeded · `failed`: a step failed (or a compensation proves one did).
+ * last step succeeded · `failed`: a step failed (or a compensation proves one did), or the
+ * saga's deadline passed.
  */
 export type SagaStatus = 'started' | 'running' | 'completed' | 'failed';
 
@@ -32,9 +33,17 @@ export interface SagaVerdict {
   readonly settled: boolean;
   /** One per step, in saga order. */
   readonly steps: readonly StepVerdict[];
-  /** The first step, in saga order, whose failure event is known. */
+  /**
+   * The first step, in saga order, whose failure event is known; with none, when the deadline
+   * passed, the step the saga was waiting on (the first pending one).
+   */
   readonly failedStep?: string;
-  /** The steps that must compensate and have not yet (empty unless failed). */
+  /**
+   * The deadline's event is known: the saga failed for time, whatever arrives after (a late
+   * success is undone, never completes the saga).
+   */
+  readonly timedOut: boolean;
+  /** The steps that must compensate and have not yet, latest first (empty unless failed). */
   readonly awaitingCompensation: readonly string[];
 }
 
@@ -77,13 +86,30 @@ export interface SagaDescription {
     readonly shows: readonly ShownField[];
   }[];
   readonly completion: string;
+  /** The deadline: its default time, its event and that event's reason field. */
+  readonly deadline?: {
+    readonly afterMs: number;
+    readonly type: string;
+    readonly reasonField: string;
+    /** The field of its event naming the step the saga waited on. */
+    readonly waitingOnField?: string;
+  };
 }
 
-/** The verdict from the set of event types: see `SagaMap.verdict`. */
-export function verdictOf(saga: SagaDescription, types: Iterable<string>): SagaVerdict {
+/**
+ * The verdict from the set of event types: see `SagaMap.verdict`. `waitingOn`: the step the
+ * deadline's event says the saga waited on (its data; `progressOf` reads it), which then is the
+ * failed step of a timed-out saga instead of the first step not known to have succeeded.
+ */
+export function verdictOf(
+  saga: SagaDescription,
+  types: Iterable<string>,
+  waitingOn?: string,
+): SagaVerdict {
   const has = new Set(types);
   const steps = saga.steps;
-  const failedAt = steps.findIndex((step) => has.has(step.failure));
+  const stepFailedAt = steps.findIndex((step) => has.has(step.failure));
+  const timedOut = saga.deadline !== undefined && has.has(saga.deadline.type);
   const compensatedStep = (step: SagaDescription['steps'][number]) =>
     step.compensation !== undefined && has.has(step.compensation);
   // A step succeeded when its success is known, or any event that only follows it (a later
@@ -95,7 +121,7 @@ export function verdictOf(saga: SagaDescription, types: Iterable<string>): SagaV
     const own = has.has(step.success);
     const compensated = compensatedStep(step);
     states.unshift(
-      index === failedAt
+      index === stepFailedAt
         ? 'failed'
         : compensated
           ? 'compensated'
@@ -105,28 +131,41 @@ export function verdictOf(saga: SagaDescription, types: Iterable<string>): SagaV
     );
     laterSeen ||= own || compensated || has.has(step.failure);
   }
+  // Timed out with no step failure: the step the saga waited on failed, for time (shown as
+  // failed unless a late success of it is known).
+  const named = steps.findIndex((step) => step.name === waitingOn);
+  const failedAt =
+    stepFailedAt !== -1 || !timedOut
+      ? stepFailedAt
+      : named !== -1
+        ? named
+        : states.indexOf('pending');
+  if (failedAt !== stepFailedAt && states[failedAt] === 'pending') states[failedAt] = 'failed';
   const failed = failedAt === -1 ? undefined : steps[failedAt]!;
   const status: SagaStatus =
-    failed || steps.some(compensatedStep)
+    failed || timedOut || steps.some(compensatedStep)
       ? 'failed'
       : steps.length > 0 && has.has(saga.completion)
         ? 'completed'
         : laterSeen
           ? 'running'
           : 'started';
-  const awaiting = failed
-    ? steps
-        .slice(0, failedAt)
-        .filter((step) => step.compensation !== undefined && !has.has(step.compensation))
-        .map((step) => step.name)
-        .reverse()
-    : [];
+  // A step's failure calls back every step before it; the deadline every step that succeeded.
+  const mustCompensate = (step: SagaDescription['steps'][number], index: number) =>
+    (index < stepFailedAt || (timedOut && states[index] === 'succeeded')) &&
+    step.compensation !== undefined &&
+    !has.has(step.compensation);
+  const awaiting = steps
+    .filter(mustCompensate)
+    .map((step) => step.name)
+    .reverse();
   return {
     status,
     final: status === 'completed' || status === 'failed',
-    settled: status === 'completed' || (failed !== undefined && awaiting.length === 0),
+    settled: status === 'completed' || ((stepFailedAt !== -1 || timedOut) && awaiting.length === 0),
     steps: steps.map((step, index) => ({ name: step.name, state: states[index]! })),
     ...(failed ? { failedStep: failed.name } : {}),
+    timedOut,
     awaitingCompensation: awaiting,
   };
 }
@@ -139,9 +178,27 @@ export function verdictOf(saga: SagaDescription, types: Iterable<string>): SagaV
 export function progressOf(saga: SagaDescription, events: readonly TrackedEvent[]): SagaProgress {
   const byType = new Map<string, TrackedEvent>();
   for (const event of events) if (!byType.has(event.type)) byType.set(event.type, event);
-  const verdict = verdictOf(saga, byType.keys());
-  const failed = saga.steps.find((step) => step.name === verdict.failedStep);
-  const reason = failed && byType.get(failed.failure)?.data?.[failed.reasonField];
+  const { deadline } = saga;
+  const waitingOn =
+    deadline?.waitingOnField === undefined
+      ? undefined
+      : byType.get(deadline.type)?.data?.[deadline.waitingOnField];
+  const verdict = verdictOf(
+    saga,
+    byType.keys(),
+    typeof waitingOn === 'string' ? waitingOn : undefined,
+  );
+  const failedStep = saga.steps.find((step) => step.name === verdict.failedStep);
+  // The failure shown: the step's own failure event, else the deadline's (on the step waited
+  // on, or the last step when every step's success arrived after it).
+  const failedEvent =
+    failedStep && byType.has(failedStep.failure)
+      ? { type: failedStep.failure, reasonField: failedStep.reasonField }
+      : verdict.timedOut && saga.deadline
+        ? { type: saga.deadline.type, reasonField: saga.deadline.reasonField }
+        : undefined;
+  const failed = failedEvent && (failedStep ?? saga.steps.at(-1));
+  const reason = failedEvent && byType.get(failedEvent.type)?.data?.[failedEvent.reasonField];
   const shown: ShownValue[] = [];
   for (const step of saga.steps) {
     const data = byType.get(step.success)?.data;
@@ -154,11 +211,11 @@ export function progressOf(saga: SagaDescription, events: readonly TrackedEvent[
   }
   return {
     ...verdict,
-    ...(failed
+    ...(failed && failedEvent
       ? {
           failure: {
             step: failed.name,
-            type: failed.failure,
+            type: failedEvent.type,
             reason: typeof reason === 'string' && reason !== '' ? reason : 'no reason given',
           },
         }
@@ -167,7 +224,10 @@ export function progressOf(saga: SagaDescription, events: readonly TrackedEvent[
   };
 }
 
-/** Each event type's position in saga order (start, then per step: success, failure, compensation). */
+/**
+ * Each event type's position in saga order (start, then per step: success, failure,
+ * compensation; the deadline's event last).
+ */
 export function eventOrder(saga: SagaDescription): readonly string[] {
   return [
     saga.start.type,
@@ -176,5 +236,6 @@ export function eventOrder(saga: SagaDescription): readonly string[] {
       step.failure,
       ...(step.compensation === undefined ? [] : [step.compensation]),
     ]),
+    ...(saga.deadline ? [saga.deadline.type] : []),
   ];
 }

@@ -108,18 +108,22 @@ export type ForwardPrepared<A> =
  *   event under a new message id, finds the record and neither calls nor emits;
  * - a rejection (any final 4xx/5xx answer) is stored as `rejected` and emitted as the failure
  *   event with the system's reason; an unreachable system is an outage (`UnavailableError`,
- *   waited out by the consumer) until it has been unreachable for `unreachableTimeoutMs`, then the step is
- *   rejected with a reason that says it was unreachable;
+ *   waited out by the consumer) until it has been unreachable for `unreachableTimeoutMs`, then
+ *   whatever the unanswered calls may have done is released and the step is rejected with a
+ *   reason that says it was unreachable;
  * - after a tombstone (compensated before forward) nothing is reserved or emitted; a
  *   reservation racing with the tombstone is released on the next attempt;
  * - the input is stored with the record, so a compensation releases with it.
  *
- * A compensation handler needs only the saga key. A succeeded step is released at the external
+ * A compensation handler needs only the saga key; the saga's deadline event (when the map
+ * declares a deadline) is one of its triggers. A succeeded step is released at the external
  * system (outside the transaction) before it is marked `compensated` and the compensation event
  * is emitted; a release that fails transiently (unreachable, 5xx) is an outage, waited out for
  * the consumer's outage budget, and a refused release (4xx) is dead-lettered at once: a step is
  * never marked compensated without a release. With no record yet, a tombstone is stored so the
- * late forward event reserves nothing. A rejected or already compensated step changes nothing.
+ * late forward event reserves nothing (and the compensation event is emitted, except for the
+ * deadline: a step that never ran undid nothing). A rejected or already compensated step
+ * changes nothing.
  *
  * Every emitted event is checked against its schema in the map: an event that breaks its own
  * contract is a bug, dead-lettered instead of reaching consumers. Needs `installSagaStepTables`.
@@ -225,11 +229,15 @@ function forwardHandler(
           `${step.name} step: the external system accepted saga ${sagaId} with an unexpected body: ${JSON.stringify(result.body)}`,
         );
       }
-      if (
-        unreachableForMs !== undefined &&
-        unreachableForMs < (options.unreachableTimeoutMs ?? 300_000)
-      ) {
-        throw new UnavailableError(`${step.name} step`, result.reason);
+      if (unreachableForMs !== undefined) {
+        if (unreachableForMs < (options.unreachableTimeoutMs ?? 300_000)) {
+          throw new UnavailableError(`${step.name} step`, result.reason);
+        }
+        // A call that got no answer may still have taken effect (a reply lost, a timeout while
+        // the system worked): undo it before saying the step failed, or it would stay held.
+        if (releaseCall) {
+          await release(releaseCall, input, sagaId, { nothingHeldIsFine: true });
+        }
       }
       return { answer: 'rejected', reason: result.reason };
     },
@@ -293,6 +301,9 @@ function compensationHandler(
               `${step.name} step: saga ${sagaId} was recorded concurrently; deciding again`,
             );
           }
+          // The deadline passed before the step ran: it never will, and nothing was undone, so
+          // nothing is said (a later step's failure, on the contrary, is answered as before).
+          if (message.type === map.deadline?.expired.type) return;
           emit(checked({ type, data: options.compensated({ sagaId, input: undefined, cause }) }));
           return;
         case 'mark_compensated':

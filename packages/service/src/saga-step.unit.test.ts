@@ -63,6 +63,22 @@ const longerSaga = defineSaga({
   steps: [hold, check, finish],
 });
 
+/** The same case saga with a deadline: every step undoes its success when it passes. */
+const timedSaga = defineSaga({
+  name: 'cases',
+  key: 'caseId',
+  start,
+  steps: [hold],
+  deadline: {
+    afterMs: 60_000,
+    expired: {
+      type: 'case_timed_out',
+      schema: Type.Object({ caseId: Type.String(), holder: Type.String(), reason: Reason }),
+      reasonField: 'reason',
+    },
+  },
+});
+
 const opened = { caseId: 'c1', holder: 'h1' };
 const db = {} as Queryable;
 
@@ -122,13 +138,17 @@ const refused = (status: number | undefined, reason: string): ExternalResult => 
   reason,
 });
 
-function build(options: { forward: ExternalResult[]; release?: ExternalResult[] }) {
+function build(options: {
+  forward: ExternalResult[];
+  release?: ExternalResult[];
+  map?: typeof saga | typeof timedSaga;
+}) {
   const { store, records } = memoryStore();
   /** How far the step's clock is ahead of the events' time. */
   const clock = { aheadMs: 0 };
   const forward = endpoint(...options.forward);
   const release = endpoint(...(options.release ?? [{ ok: true, status: 204, body: undefined }]));
-  const handlers = sagaStep(saga, hold, {
+  const handlers = sagaStep(options.map ?? saga, hold, {
     store,
     answer: Answer,
     call: (input) => forward.call(input),
@@ -186,6 +206,42 @@ const tombstone = {
   compensatedBeforeForward: true,
   cause: { caseId: 'c1', holder: 'h1' },
 };
+
+describe('sagaStep: the saga’s deadline', () => {
+  const timedOutOf = (handlers: Handlers) =>
+    deliver(handlers, 'case_timed_out', { caseId: 'c1', holder: 'h1', reason: 'timed out' });
+
+  it('undoes a success when the deadline passes, once', async () => {
+    const { handlers, records, release } = build({
+      forward: [accepted({ id: 'r1' })],
+      map: timedSaga,
+    });
+    expect(Object.keys(handlers).sort()).toEqual(['case_opened', 'case_timed_out']);
+    await forwardOf(handlers);
+    expect(await timedOutOf(handlers)).toEqual([
+      { type: 'hold_undone', data: { caseId: 'c1', holder: 'h1' } },
+    ]);
+    expect(release.calls).toEqual([opened]);
+    expect(records.get('c1')?.status).toBe('compensated');
+    expect(await timedOutOf(handlers)).toEqual([]);
+    expect(release.calls).toHaveLength(1);
+  });
+
+  it('before the step ran: says nothing, and the late trigger does nothing', async () => {
+    const { handlers, records, forward, release } = build({
+      forward: [accepted({ id: 'r1' })],
+      map: timedSaga,
+    });
+    expect(await timedOutOf(handlers)).toEqual([]);
+    expect(records.get('c1')).toMatchObject({
+      status: 'compensated',
+      compensatedBeforeForward: true,
+    });
+    expect(await forwardOf(handlers)).toEqual([]);
+    expect(forward.calls).toHaveLength(0);
+    expect(release.calls).toHaveLength(0);
+  });
+});
 
 describe('sagaStep: subscriptions from the map', () => {
   it('subscribes to its trigger and to the failures of every later step', () => {
@@ -262,7 +318,7 @@ describe('sagaStep: forward', () => {
     expect(forward.calls).toHaveLength(1);
   });
 
-  it('turns a final refusal into the failure event, an unreachable system into an outage, then a rejection past its deadline', async () => {
+  it('turns a final refusal into the failure event, an unreachable system into an outage, then a release and a rejection past its deadline', async () => {
     const refusing = build({ forward: [refused(503, 'busy')] });
     expect(await forwardOf(refusing.handlers)).toEqual([
       { type: 'hold_refused', data: { caseId: 'c1', reason: 'busy' } },
@@ -284,6 +340,9 @@ describe('sagaStep: forward', () => {
       { type: 'hold_refused', data: { caseId: 'c1', reason: 'unreachable' } },
     ]);
     expect(down.records.get('c1')).toMatchObject({ status: 'rejected', reason: 'unreachable' });
+    // An unanswered call may have held something: released before the rejection, once.
+    expect(down.release.calls).toEqual([opened]);
+    expect(refusing.release.calls).toEqual([]);
   });
 
   it('dead-letters an answer that breaks the external contract', async () => {

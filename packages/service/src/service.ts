@@ -62,6 +62,8 @@ export interface RunContext {
   readonly db: Database;
   readonly broker: Broker;
   readonly log: Logger;
+  /** Where what it runs puts the events it emits (e.g. a deadline's event). */
+  readonly outbox: Outbox;
 }
 
 export interface ServiceDependencies {
@@ -156,7 +158,7 @@ export async function createService(
         // Rows an earlier version left in the outbox table are still owed to the broker.
         await createOutboxRelay({ db, broker, source: name, log, metrics }).flush();
       }
-      stopRun = await definition.run?.({ db, broker, log });
+      stopRun = await definition.run?.({ db, broker, log, outbox });
       await consumer?.start();
       started = true;
     },

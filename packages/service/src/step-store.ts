@@ -1,7 +1,7 @@
 import { type Database, loadMigrations, migrate, type Queryable, sql } from '@cads/storage';
 import type { StepRecord, StepStatus } from './step-decisions.ts';
 
-const migrationsDirectory = new URL('../migrations/', import.meta.url);
+const migrationsDirectory = new URL('../migrations/saga-steps/', import.meta.url);
 
 /**
  * Creates or upgrades the saga step runtime's table (`cads_saga_steps`) in the database's

@@ -237,6 +237,7 @@ describe('the BFF on a saga composed with a kitchen step (PGlite)', { timeout: 6
       'kitchen_refused',
       'rider_cancelled',
       'payment_cancelled',
+      'order_timed_out',
     ]);
     const food = bffService({
       orderUrl: upstreams.url,

@@ -20,12 +20,29 @@ describe('the food saga map', () => {
     expect(foodSaga.step('restaurant').compensateOn).toEqual([
       'rider_cancelled',
       'payment_cancelled',
+      'order_timed_out',
     ]);
-    expect(foodSaga.step('rider').compensateOn).toEqual(['payment_cancelled']);
+    expect(foodSaga.step('rider').compensateOn).toEqual(['payment_cancelled', 'order_timed_out']);
     expect(foodSaga.compensating('payment').map((step) => step.name)).toEqual([
       'rider',
       'restaurant',
     ]);
+  });
+
+  it('fails an order with no final event after 10 minutes: every step undoes what it did', () => {
+    expect(foodSaga.deadline?.afterMs).toBe(600_000);
+    expect(foodSaga.step('payment').compensateOn).toEqual(['order_timed_out']);
+    expect(foodSaga.event('order_timed_out')).toMatchObject({
+      role: 'expiry',
+      producer: 'order',
+      consumers: ['restaurant', 'rider', 'payment'],
+    });
+    expect(foodSaga.finalEvents.at(-1)).toEqual({
+      type: 'order_timed_out',
+      outcome: 'timed_out',
+      step: 'payment',
+      reasonField: 'reason',
+    });
   });
 
   it('tells the order service what to track: every step event', () => {
@@ -38,6 +55,7 @@ describe('the food saga map', () => {
       'rider_compensated',
       'payment_done',
       'payment_cancelled',
+      'payment_refunded',
     ]);
   });
 

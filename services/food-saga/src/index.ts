@@ -1,4 +1,4 @@
-import { OrderCreated } from '@cads/order/contracts';
+import { OrderCreated, OrderTimedOut } from '@cads/order/contracts';
 import { paymentStep } from '@cads/payment/contracts';
 import { restaurantStep } from '@cads/restaurant/contracts';
 import { riderStep } from '@cads/rider/contracts';
@@ -6,7 +6,9 @@ import { defineSaga, type SagaMap, type SagaStatus } from '@cads/saga';
 
 /**
  * The food-delivery saga, declared once: the order service starts it with `order_created`
- * (and tracks it), then each step runs on the success of the one before. Adding a step means
+ * (and tracks it), then each step runs on the success of the one before. An order with no
+ * final event 10 minutes after it was placed (the order service may be given another time) is
+ * failed with `order_timed_out`, and every step that succeeded undoes its success. Adding a step means
  * its service's step declaration and one entry here; every reader (the order tracker, the BFF,
  * the web stepper, reconciliation, AsyncAPI, the diagram) follows the map.
  */
@@ -17,6 +19,11 @@ export const foodSagaDeclaration = {
   key: 'orderId',
   start: { type: 'order_created', schema: OrderCreated, producer: 'order', label: 'Order' },
   steps: [restaurantStep, riderStep, paymentStep],
+  deadline: {
+    afterMs: 600_000,
+    expired: { type: 'order_timed_out', schema: OrderTimedOut, reasonField: 'reason' },
+    waitingOnField: 'step',
+  },
 } as const;
 
 export const foodSaga = defineSaga(foodSagaDeclaration);

@@ -1,7 +1,9 @@
 import { foodSaga } from '@cads/food-saga';
 import type { SagaMap } from '@cads/saga';
-import type { ServiceDefinition } from '@cads/service';
+import { installSagaDeadlineTables, sagaDeadlines, type ServiceDefinition } from '@cads/service';
+import { expireOrder } from './handlers/on-deadline.ts';
 import { outcomeHandlers } from './handlers/on-outcome.ts';
+import { orderSource } from './http/order-created.ts';
 import { registerOrderRoutes } from './http/routes/register-order-routes.ts';
 import { orderTracker } from './order-tracker.ts';
 
@@ -14,6 +16,13 @@ export interface OrderServiceOptions {
    * from the map.
    */
   readonly saga?: SagaMap;
+  /**
+   * How long an order has to end before it is failed as timed out. Default: the saga's
+   * deadline (10 minutes for the food saga). Ignored for a saga without one.
+   */
+  readonly deadlineMs?: number;
+  /** How often due deadlines are looked for. Default 1 s. */
+  readonly deadlinePollMs?: number;
 }
 
 /**
@@ -28,12 +37,29 @@ export function orderService(options: OrderServiceOptions = {}): ServiceDefiniti
   const now = options.now ?? (() => new Date());
   const saga = options.saga ?? foodSaga;
   const tracker = orderTracker(saga);
+  const deadlines = saga.deadline
+    ? sagaDeadlines(saga, {
+        source: orderSource,
+        now: () => now().getTime(),
+        ...(options.deadlineMs === undefined ? {} : { afterMs: options.deadlineMs }),
+        ...(options.deadlinePollMs === undefined ? {} : { pollMs: options.deadlinePollMs }),
+      })
+    : undefined;
   return {
     name: 'order',
     description:
-      'Accepts orders, emits order_created, and folds every saga outcome into the order’s state.',
+      'Accepts orders, emits order_created, folds every saga outcome into the order’s state, and fails an order that has not ended by its deadline.',
     migrations: new URL('../migrations/', import.meta.url),
-    consumer: { handlers: outcomeHandlers(saga, tracker) },
-    routes: (app, context) => registerOrderRoutes(app, context, { now, tracker }),
+    runtimeTables: [installSagaDeadlineTables],
+    consumer: { handlers: outcomeHandlers(saga, tracker, deadlines) },
+    routes: (app, context) => registerOrderRoutes(app, context, { now, tracker, deadlines }),
+    ...(deadlines
+      ? {
+          run: (context) =>
+            Promise.resolve(
+              deadlines.start(context, (tx, event) => expireOrder(tx, event, saga, tracker)),
+            ),
+        }
+      : {}),
   };
 }

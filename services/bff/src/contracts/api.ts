@@ -101,7 +101,7 @@ export const SagaStepDescription = Type.Object({
   reasonField: Type.String({ description: 'The field of the failure event holding why.' }),
   compensation: Type.Optional(EventType),
   compensateOn: Type.Array(EventType, {
-    description: 'The failures after which the step undoes its success.',
+    description: 'The failures (and the deadline’s event) after which the step undoes its success.',
   }),
   shows: Type.Array(
     Type.Object({
@@ -125,6 +125,22 @@ export const SagaDescription = Type.Object({
   start: Type.Object({ type: EventType, label: Type.String(), producer: Type.String() }),
   steps: Type.Array(SagaStepDescription, { description: 'In saga order.' }),
   completion: Type.String({ description: 'The event that completes the saga.' }),
+  deadline: Type.Optional(
+    Type.Object(
+      {
+        afterMs: Type.Integer({ minimum: 1, description: 'The time a saga has to end.' }),
+        type: EventType,
+        reasonField: Type.String({ description: 'The field of the event holding why.' }),
+        waitingOnField: Type.Optional(
+          Type.String({ description: 'The field of the event naming the step waited on.' }),
+        ),
+      },
+      {
+        description:
+          'When a saga that has not ended is failed: the event its tracker emits then, which every step that succeeded undoes.',
+      },
+    ),
+  ),
 });
 export type SagaDescription = Static<typeof SagaDescription>;
 

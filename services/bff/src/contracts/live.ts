@@ -29,7 +29,8 @@ export type LiveMessage =
   | { readonly type: 'error'; readonly code: string; readonly detail: string };
 
 /**
- * The food saga's final events, from its map: its completion, then each step's failure. Each
+ * The food saga's final events, from its map: its completion, each step's failure, then the
+ * deadline's event. Each
  * ends the saga for the user (and may become a notification). A BFF built on another map
  * reads that map's `finalEvents`.
  */

@@ -1,10 +1,14 @@
 /**
  * The notification a user who left gets for the event that ended their order's saga. Every
- * final event of the map is one of two outcomes: the saga completed, or one step refused.
+ * final event of the map is one of three outcomes: the saga completed, one step refused, or
+ * the saga's deadline passed.
  */
 
-/** `finished`, or `<step>_rejected` for the step that refused (the seed's kinds for food). */
-export type NotificationKind = 'finished' | `${string}_rejected`;
+/**
+ * `finished`, `<step>_rejected` for the step that refused (the seed's kinds for food), or
+ * `timed_out`.
+ */
+export type NotificationKind = 'finished' | 'timed_out' | `${string}_rejected`;
 
 export interface NotificationContent {
   readonly kind: NotificationKind;
@@ -26,6 +30,10 @@ export type FinalOutcome =
       readonly step: string;
       readonly label: string;
       /** The failure event's reason field, when it carries one. */
+      readonly reason?: string;
+    }
+  | {
+      readonly outcome: 'timed_out';
       readonly reason?: string;
     };
 
@@ -62,6 +70,14 @@ export function notificationFor(final: FinalOutcome): NotificationContent {
           ? 'Your order is complete and on its way.'
           : `Your order is paid (${formatEuros(final.amountCents)}) and on its way.`,
       ...(final.receiptId === undefined ? {} : { receiptId: final.receiptId }),
+    };
+  }
+  if (final.outcome === 'timed_out') {
+    return {
+      kind: 'timed_out',
+      message:
+        'Your order was cancelled: it could not be completed in time. Anything charged is refunded.',
+      ...(final.reason === undefined ? {} : { reason: final.reason.slice(0, maxMessageLength) }),
     };
   }
   const { step, label, reason } = final;

@@ -23,12 +23,16 @@ type FinalData = Readonly<Record<string, unknown>>;
  * (whichever instance gets the event): if the user has no live connection to that order on any
  * instance, the notifications provider gets one notification, keyed by the event id.
  *
- * The final events are the map's (`finalEvents`: the completion and each step's failure), each
+ * The final events are the map's (`finalEvents`: the completion, each step's failure and the
+ * deadline's event), each
  * validated against the schema the map holds for its type, so a saga composed with more steps
  * notifies its new steps' refusals too.
  *
- * Guarantees: the call carries the event id as idempotency key, so a redelivery, a crash after
- * the call or two instances racing never notify twice; a user watching the order is not
+ * Guarantees: one notification per order, for its first final event (a later one, such as a
+ * success that arrived after the deadline, is recorded and not notified; two final events of
+ * one order decided at the same moment on two instances are the one case left); the call
+ * carries the event id as idempotency key, so a redelivery, a crash after the call or two
+ * instances racing on one event never notify twice; a user watching the order is not
  * notified; an unreachable provider (no answer, 5xx) is an outage: the event waits behind the
  * consumer's circuit breaker until the provider is back (for the outage budget), nothing is lost;
  * a provider that refuses the notification (4xx) dead-letters the event with its answer.
@@ -48,8 +52,14 @@ export function finalEventHandlers(
               on conflict (event_id) do nothing`,
         );
       },
-      async (message: Message<unknown>): Promise<Decision> => {
+      async (message: Message<unknown>, { db }): Promise<Decision> => {
         const { orderId, userId, data } = orderOf(message);
+        // The first final event of an order decides: a late one (a success after the deadline,
+        // which the steps undo) never notifies a second time.
+        const { rowCount } = await db.query(
+          sql`select 1 from bff_final_events where order_id = ${orderId} and event_id <> ${message.id} limit 1`,
+        );
+        if (rowCount > 0) return { notified: false };
         if (await options.presence.isOnline(userId, orderId, message.id)) {
           return { notified: false };
         }
@@ -82,6 +92,10 @@ export function finalEventHandlers(
         throw new Error(`saga ${saga.name}: final event ${final.type} is not in its map`);
       }
       const outcomeOf = (data: FinalData): FinalOutcome => {
+        if (final.outcome === 'timed_out') {
+          const reason = text(data[final.reasonField ?? '']);
+          return { outcome: 'timed_out', ...(reason === undefined ? {} : { reason }) };
+        }
         if (final.outcome === 'failed') {
           const reason = text(data[step.failure.reasonField]);
           return {

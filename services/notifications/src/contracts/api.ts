@@ -23,18 +23,20 @@ import Type, { type Static } from 'typebox';
 export const notificationsPath = '/api/notifications';
 
 /**
- * The final outcomes of a saga a user is notified of: `finished`, or `<step>_rejected` for the
- * step that refused (any step of the saga's map; the food saga's are listed for clients).
+ * The final outcomes of a saga a user is notified of: `finished`, `<step>_rejected` for the
+ * step that refused (any step of the saga's map; the food saga's are listed for clients), or
+ * `timed_out` when the saga's deadline passed.
  */
 export const notificationKinds = [
   'finished',
   'restaurant_rejected',
   'rider_rejected',
   'payment_rejected',
+  'timed_out',
 ] as const;
-export type NotificationKind = 'finished' | `${string}_rejected`;
+export type NotificationKind = 'finished' | 'timed_out' | `${string}_rejected`;
 export const NotificationKind = Type.Unsafe<NotificationKind>(
-  Type.String({ pattern: '^(finished|[a-z][a-z0-9_]*_rejected)$', maxLength: 100 }),
+  Type.String({ pattern: '^(finished|timed_out|[a-z][a-z0-9_]*_rejected)$', maxLength: 100 }),
 );
 
 /** How the provider delivered a notification (chosen at random by the mock). */

@@ -26,5 +26,20 @@ export const OrderCreated = Type.Object({
 });
 export type OrderCreated = Static<typeof OrderCreated>;
 
+/**
+ * `order_timed_out`: the order's saga had no final event within its deadline (10 minutes by
+ * default); the order service failed it, and every step that succeeded undoes its success.
+ */
+export const OrderTimedOut = Type.Object({
+  orderId: Id,
+  userId: Id,
+  /** Why the saga failed: `timed out`. */
+  reason: Type.String({ minLength: 1 }),
+  /** The step the order was waiting on when its deadline passed. */
+  step: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+  status: Type.Literal(5),
+});
+export type OrderTimedOut = Static<typeof OrderTimedOut>;
+
 /** Every event the order service emits, by type. */
-export const orderEvents = { order_created: OrderCreated } as const;
+export const orderEvents = { order_created: OrderCreated, order_timed_out: OrderTimedOut } as const;

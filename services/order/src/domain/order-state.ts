@@ -124,6 +124,8 @@ export interface OrderState {
 export interface OrderTracker {
   /** The status alone, from the set of event types. */
   readonly statusOf: (types: Iterable<string>) => OrderStatus;
+  /** Whether a status is final (completed or failed): no event changes it any more. */
+  readonly isFinal: (status: number) => boolean;
   /** The order's state from its facts and the set of its recorded events. */
   readonly fold: (facts: OrderFacts, events: readonly RecordedEvent[]) => OrderState;
   /** A total order on events: time, then saga rank, then type, then id (ids are unique). */
@@ -154,6 +156,7 @@ export function createOrderTracker(saga: TrackedSaga, codes: StatusCodes): Order
   return {
     compareEvents,
     statusOf: (types) => codes[saga.verdict(types).status],
+    isFinal: (status) => status === codes.completed || status === codes.failed,
     fold(facts, events) {
       const timeline = distinctByType(events);
       const progress = saga.track(timeline);

@@ -1,13 +1,15 @@
 import { type HandlerContext, type HandlerDefinition, on, TerminalError } from '@cads/consumer';
 import type { Message } from '@cads/messaging';
 import type { SagaMap } from '@cads/saga';
+import type { SagaDeadlines } from '@cads/service';
 import type { OrderTracker } from '../domain/order-state.ts';
 import { recordOrderEvent } from '../store/order-events.ts';
 import { updateOrderStatus } from '../store/orders.ts';
 
 /**
  * Records one outcome event on the order's timeline and recomputes the order's status from
- * the set of its events, in the consumer's transaction (so exactly once per event id).
+ * the set of its events, in the consumer's transaction (so exactly once per event id); an
+ * order that has ended is `ended` in that transaction too (its deadline disarmed).
  *
  * Guarantees:
  * - The status is the tracker's fold of every recorded event, whatever order they arrived in:
@@ -25,6 +27,7 @@ export async function recordOutcome(
   message: Message<unknown>,
   { tx }: HandlerContext,
   tracker: OrderTracker,
+  ended?: (tx: HandlerContext['tx'], orderId: string) => Promise<void>,
 ): Promise<void> {
   const data = isRecord(message.data) ? message.data : {};
   const { orderId, userId } = data;
@@ -56,6 +59,7 @@ export async function recordOutcome(
   if (!recording.recorded) return;
   const { status } = tracker.fold(order, recording.events);
   if (status !== order.status) await updateOrderStatus(tx, orderId, status);
+  if (ended && tracker.isFinal(status)) await ended(tx, orderId);
 }
 
 function isRecord(value: unknown): value is Readonly<Record<string, unknown>> {
@@ -70,14 +74,18 @@ function isRecord(value: unknown): value is Readonly<Record<string, unknown>> {
 export function outcomeHandlers(
   saga: SagaMap,
   tracker: OrderTracker,
+  deadlines?: SagaDeadlines,
 ): Readonly<Record<string, HandlerDefinition>> {
+  // The order's end disarms its deadline, in the transaction that records it.
+  const ended =
+    deadlines && ((tx: HandlerContext['tx'], orderId: string) => deadlines.disarm(tx, orderId));
   return Object.fromEntries(
     saga.consumedBy(saga.start.producer).map((type) => {
       const event = saga.event(type);
       if (!event) throw new Error(`saga ${saga.name} lists ${type} but does not declare it`);
       return [
         type,
-        on(event.schema, (message, context) => recordOutcome(message, context, tracker)),
+        on(event.schema, (message, context) => recordOutcome(message, context, tracker, ended)),
       ];
     }),
   );

@@ -110,6 +110,7 @@ export const seedData: Readonly<Record<string, Record<string, unknown>>> = {
   rider_compensated: { status: 5 },
   payment_done: { receiptId: 'receipt-1', amountCents: 5230, status: 0 },
   payment_cancelled: { paymentCancellationReason: 'card declined', status: 4 },
+  payment_refunded: { status: 5 },
 };
 
 export const seedOrder = {

@@ -19,7 +19,16 @@ export const PaymentCancelled = Type.Object({
 });
 export type PaymentCancelled = Static<typeof PaymentCancelled>;
 
+/** The charge was refunded in full: the saga's deadline passed after it (a late charge). */
+export const PaymentRefunded = Type.Object({
+  orderId: Id,
+  userId: Id,
+  status: Type.Literal(5),
+});
+export type PaymentRefunded = Static<typeof PaymentRefunded>;
+
 export const paymentEvents = {
   payment_done: PaymentDone,
   payment_cancelled: PaymentCancelled,
+  payment_refunded: PaymentRefunded,
 } as const;

@@ -1,7 +1,7 @@
 import { Id } from '@cads/order/contracts';
 import { defineStep } from '@cads/saga';
 import Type from 'typebox';
-import { PaymentCancelled, PaymentDone } from './events.ts';
+import { PaymentCancelled, PaymentDone, PaymentRefunded } from './events.ts';
 
 /** What the payment step needs of the event before it: the order and the price to charge. */
 export const PaymentInput = Type.Object({
@@ -11,8 +11,8 @@ export const PaymentInput = Type.Object({
 });
 
 /**
- * The payment step of the food saga: the last one, so nothing after it can fail and it
- * declares no compensation (a charge is never undone by the saga).
+ * The payment step of the food saga: the last one, so no later step's failure undoes it; only
+ * the saga's deadline does, when the charge came after it (the charge is refunded in full).
  */
 export const paymentStep = defineStep({
   name: 'payment',
@@ -25,6 +25,7 @@ export const paymentStep = defineStep({
     schema: PaymentCancelled,
     reasonField: 'paymentCancellationReason',
   },
+  compensation: { type: 'payment_refunded', schema: PaymentRefunded },
   shows: [
     { field: 'amountCents', label: 'Charged', format: 'cents' },
     { field: 'receiptId', label: 'Receipt' },

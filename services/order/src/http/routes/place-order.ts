@@ -1,5 +1,5 @@
 import { type HttpApp, httpProblem, ProblemDetailsSchema } from '@cads/http';
-import type { RouteContext } from '@cads/service';
+import type { RouteContext, SagaDeadlines } from '@cads/service';
 import { v7 as uuidv7 } from 'uuid';
 import { insertOrder } from '../../store/orders.ts';
 import { checkCart, describeCartErrors } from '../check-cart.ts';
@@ -8,19 +8,22 @@ import { OrderAccepted, PlaceOrderBody, UserHeaders, userIdHeader } from '../../
 
 export interface PlaceOrderOptions {
   readonly now: () => Date;
+  /** The saga's deadlines, armed with each order (none: orders never time out). */
+  readonly deadlines: SagaDeadlines | undefined;
 }
 
 /**
  * `POST /api/orders`: accepts an order and starts its saga.
  *
- * Guarantee: the order row, its timeline's first entry and `order_created` in the outbox
- * commit in one transaction (no dual write): a 202 means the event will be published, even if
- * the process dies right after answering; a failure before the commit leaves nothing behind.
+ * Guarantee: the order row, its timeline's first entry, its deadline and `order_created` in the
+ * outbox commit in one transaction (no dual write): a 202 means the event will be published
+ * and the deadline will fire unless the order ends first, even if the process dies right after
+ * answering; a failure before the commit leaves nothing behind.
  */
 export function registerPlaceOrder(
   app: HttpApp,
   { db, outbox }: RouteContext,
-  { now }: PlaceOrderOptions,
+  { now, deadlines }: PlaceOrderOptions,
 ): void {
   app.post(
     '/api/orders',
@@ -68,6 +71,13 @@ export function registerPlaceOrder(
           },
           { id: message.id, type: message.type, time: message.time, data: message.data },
         );
+        await deadlines?.arm(tx, {
+          sagaId: orderId,
+          startedAt: createdAt,
+          carried: { userId, status: 5 },
+          ...(message.correlationid === undefined ? {} : { correlationid: message.correlationid }),
+          ...(message.traceparent === undefined ? {} : { traceparent: message.traceparent }),
+        });
         await outbox.enqueue(tx, [message]);
       });
       outbox.committed();

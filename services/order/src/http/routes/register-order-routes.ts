@@ -1,5 +1,5 @@
 import type { HttpApp } from '@cads/http';
-import type { RouteContext } from '@cads/service';
+import type { RouteContext, SagaDeadlines } from '@cads/service';
 import type { OrderTracker } from '../../domain/order-state.ts';
 import { registerPlaceOrder } from './place-order.ts';
 import { registerReadOrders } from './read-orders.ts';
@@ -7,7 +7,11 @@ import { registerReadOrders } from './read-orders.ts';
 export function registerOrderRoutes(
   app: HttpApp,
   context: RouteContext,
-  options: { readonly now: () => Date; readonly tracker: OrderTracker },
+  options: {
+    readonly now: () => Date;
+    readonly tracker: OrderTracker;
+    readonly deadlines: SagaDeadlines | undefined;
+  },
 ): void {
   registerPlaceOrder(app, context, options);
   registerReadOrders(app, context, options);
