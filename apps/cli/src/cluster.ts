@@ -1,11 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startBalancer } from './balancer.ts';
 import { OperatorError } from './operator-error.ts';
+import { bundleCommand } from './process-bundle.ts';
 import { portOffsets, serviceNames, type ServiceName } from './system.ts';
 
 export interface ClusterOptions {
@@ -93,8 +93,6 @@ export function clusterPort(basePort: number, service: ServiceName, instance: nu
   return basePort + 10 * instance + portOffsets[service];
 }
 
-const main = fileURLToPath(new URL('./main.ts', import.meta.url));
-
 /** `<prefix>_<service>` on the server of `postgresUrl`, created if missing. */
 export async function ensureServiceDatabase(
   postgresUrl: string,
@@ -154,12 +152,19 @@ export async function startCluster(
   let stopping = false;
   const held = new Set<ServiceName>();
 
+  // Every process runs the command compiled once: a restart loads one file instead of
+  // transpiling the sources again.
+  const command = await bundleCommand();
   const launch = (entry: (typeof supervised)[number], env: NodeJS.ProcessEnv) => {
     entry.env = env;
-    const child = spawn(process.execPath, ['--import', 'tsx', main, 'run', entry.service], {
-      env,
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--enable-source-maps', command.file, 'run', entry.service],
+      {
+        env,
+        stdio: ['ignore', 'inherit', 'inherit'],
+      },
+    );
     entry.child = child;
     entry.startedAt = Date.now();
     child.once('exit', (code, signal) => {
@@ -279,6 +284,7 @@ export async function startCluster(
             }),
         );
       }
+      await command.remove();
     },
   };
 }
