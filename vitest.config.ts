@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config';
 
-const everything = '{packages,services,apps,e2e,deploy}/**/*.test.ts';
+const everything = '{packages,services,apps,examples,e2e,deploy}/**/*.test.ts';
 const faults = 'e2e/faults/**/*.test.ts';
 
 export default defineConfig({

@@ -171,7 +171,9 @@ describe('cads saga graph', () => {
     );
     const first = await saga(['graph'], { root: dir, hosts: ['README.md'] });
     expect(first).toMatchObject({ code: 0, stderr: '' });
-    expect(first.stdout).toBe('cads saga graph: wrote docs/sagas/food-delivery.md, README.md\n');
+    expect(first.stdout).toBe(
+      'cads saga graph: wrote docs/sagas/food-delivery.md, docs/sagas/trip-booking.md, README.md\n',
+    );
     const map = defineSaga(foodSagaDeclaration);
     expect(await readFile(join(dir, 'docs/sagas/food-delivery.md'), 'utf8')).toBe(sagaPage(map));
     const readme = await readFile(join(dir, 'README.md'), 'utf8');
@@ -194,7 +196,7 @@ describe('cads saga graph', () => {
   });
 
   it('writes one saga where --out says: Mermaid text, or a page for .md', async () => {
-    const printed = await saga(['graph', '--out', '-']);
+    const printed = await saga(['graph', '--out', '-', '--saga', 'food-delivery']);
     expect(printed).toMatchObject({ code: 0, stdout: sagaGraph(defineSaga(foodSagaDeclaration)) });
     dir = await mkdtemp(join(tmpdir(), 'cads-saga-graph-'));
     const out = join(dir, 'food.md');
