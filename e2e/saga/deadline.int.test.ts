@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { waitFor } from '@cads/messaging/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectReconciled } from '../faults/saga-checks.ts';
 import { noDelays, sagaClient } from './saga-client.ts';
 import { type SystemUnderTest, systemVariants } from './system-harness.ts';
 
@@ -97,6 +98,10 @@ for (const variant of await systemVariants()) {
         expect(types.filter((type) => /^(rider|payment)_/.test(type))).toEqual([]);
         expect((await client.reservations(orderId)).map((r) => r.status)).toEqual(['released']);
       }, 90_000);
+
+      it('leaves every service consistent: cads reconcile finds nothing', async () => {
+        await expectReconciled(sut.system.databases, 30_000);
+      }, 60_000);
 
       it('an order that ends in time is not touched by its deadline', async () => {
         const { orderId } = await placeFor({});

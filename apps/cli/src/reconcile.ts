@@ -176,6 +176,27 @@ export function sagaOutcomes(saga: SagaMap): readonly (readonly number[])[] {
   ];
 }
 
+/**
+ * The settled states of a saga its deadline failed: every step undid its success or never ran
+ * (5: compensated, or a tombstone), but one step whose refusal crossed the deadline (4).
+ */
+export function timedOutOutcomes(saga: SagaMap): readonly (readonly number[])[] {
+  const steps = saga.steps;
+  return [
+    [...steps.map(() => 5), orderStatusCode.failed],
+    ...steps.map((refusing) => [
+      ...steps.map((step) => (step === refusing ? 4 : 5)),
+      orderStatusCode.failed,
+    ]),
+  ];
+}
+
+/** Whether the order's timeline holds its saga's deadline event. */
+function timedOut(view: OrderView): boolean {
+  const type = view.saga.deadline?.expired.type;
+  return type !== undefined && view.events.some((event) => event.type === type);
+}
+
 /** How a step's status reads: the seed's codes, named after the step's own events. */
 function stepStatusText(saga: SagaMap, step: StepName, status: number): string {
   const declared = saga.step(step);
@@ -477,7 +498,9 @@ function unrecordedEvents(view: OrderView): Finding[] {
     if (record.status === 4) expected.push([name, step.failure.type]);
     if (record.status === 5) {
       if (!record.compensatedBeforeForward) expected.push([name, step.success.type]);
-      if (step.compensation) expected.push([name, step.compensation.type]);
+      // A step the deadline reached before it ran says nothing (it undid nothing).
+      const silent = record.compensatedBeforeForward && timedOut(view);
+      if (step.compensation && !silent) expected.push([name, step.compensation.type]);
     }
   }
   return expected
@@ -528,7 +551,7 @@ function stateFindings(view: OrderView): Finding[] {
         });
       }
     }
-    if (!names.some((step) => status(step) === 4)) {
+    if (!names.some((step) => status(step) === 4) && !timedOut(view)) {
       findings.push({
         orderId,
         kind: 'cancelled-without-rejection',
@@ -537,7 +560,7 @@ function stateFindings(view: OrderView): Finding[] {
     }
   }
   const states = [...names.map(status), view.order.status];
-  const outcomes = sagaOutcomes(saga);
+  const outcomes = timedOut(view) ? timedOutOutcomes(saga) : sagaOutcomes(saga);
   const isOutcome = outcomes.some((outcome) => outcome.every((s, i) => s === states[i]));
   if (findings.length === 0 && !isOutcome) {
     findings.push({

@@ -212,6 +212,81 @@ describe('reconcile: consistent outcomes', () => {
   });
 });
 
+describe('reconcile: an order its deadline failed', () => {
+  /** An order timed out while `ran` steps had run; the others left tombstones. */
+  const timedOut = (ran: number): Draft => {
+    const draft = empty();
+    const ref = { orderId: 'o1', userId: 'user-o1' };
+    draft.orders.push({ ...ref, status: 5, priceCents: price, createdAt: at(0), updatedAt: at(4) });
+    const names = ['restaurant', 'rider', 'payment'] as const;
+    const successes = ['restaurant_reserved', 'rider_assigned', 'payment_done'];
+    const undoings = ['restaurant_compensated', 'rider_compensated', 'payment_refunded'];
+    const types = [
+      'order_created',
+      'order_timed_out',
+      ...successes.slice(0, ran),
+      ...undoings.slice(0, ran),
+    ];
+    draft.orderEvents.push(
+      ...types.map((type, i) => ({
+        eventId: `o1/${type}`,
+        orderId: 'o1',
+        type,
+        recordedAt: at(i),
+      })),
+    );
+    names.forEach((name, index) => {
+      draft.steps[name].push({
+        ...ref,
+        status: 5,
+        compensatedBeforeForward: index >= ran,
+        details: index >= ran ? null : { receiptId: 'rcpt-o1', amountCents: price },
+        updatedAt: at(3),
+      });
+    });
+    if (ran > 0) {
+      draft.reservations.push({ ...ref, holdId: 'res-o1', heldAt: at(1), releasedAt: at(3) });
+    }
+    if (ran > 1) {
+      draft.assignments.push({ ...ref, holdId: 'rider-o1', heldAt: at(1), releasedAt: at(3) });
+    }
+    if (ran > 2) {
+      const charge = { ...ref, amountCents: price, receiptId: 'rcpt-o1' };
+      draft.ledger.push(
+        { ...charge, kind: 'charge', at: at(2) },
+        { ...charge, kind: 'refund', at: at(3) },
+      );
+    }
+    draft.finalDecisions.push({
+      ...ref,
+      eventId: 'o1/order_timed_out',
+      type: 'order_timed_out',
+      notified: true,
+      decidedAt: at(2),
+    });
+    draft.notifications.push({ ...ref, eventId: 'o1/order_timed_out', createdAt: at(2) });
+    return draft;
+  };
+
+  it('finds nothing when every step that ran undid it, a late charge refunded', () => {
+    expect(check(timedOut(3))).toEqual([]);
+  });
+
+  it('finds nothing for steps the deadline reached before they ran: their tombstones say nothing', () => {
+    expect(check(timedOut(0))).toEqual([]);
+    expect(check(timedOut(1))).toEqual([]);
+  });
+
+  it('still reports a step left holding, and a charge not refunded', () => {
+    const draft = timedOut(3);
+    patch(draft.steps.rider, 'o1', (r) => ({ ...r, status: 0 }));
+    remove(draft.ledger, (entry) => entry.kind === 'refund');
+    expect(kinds(check(draft))).toEqual(
+      expect.arrayContaining(['not-compensated', 'charged-cancelled-order']),
+    );
+  });
+});
+
 describe('reconcile: timing', () => {
   it('leaves a final order alone until it has been quiet for the settle time', () => {
     const draft = saga('rider rejects');
