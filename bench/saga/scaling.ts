@@ -32,9 +32,13 @@ const port = Number(values.port);
 const consumers = ['restaurant', 'rider', 'payment'] as const;
 
 let interrupted = false;
-process.on('SIGINT', () => {
-  interrupted = true;
-});
+// Interrupted (Ctrl-C, or a kill): the phases end early and each cluster is stopped and its
+// databases and stream deleted, so no process or data outlives the run.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    interrupted = true;
+  });
+}
 
 async function withSystem<T>(
   instances: number,
