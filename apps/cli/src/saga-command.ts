@@ -44,8 +44,9 @@ const repositoryRoot = fileURLToPath(new URL('../../../', import.meta.url));
 export async function runSaga(
   argv: readonly string[],
   io: CommandIo,
-  { sagas = repositorySagas, root = repositoryRoot, hosts = diagramHosts }: SagaCommandOptions = {},
+  { sagas: given, root = repositoryRoot, hosts = diagramHosts }: SagaCommandOptions = {},
 ): Promise<number> {
+  const sagas = given ?? (await repositorySagas());
   const parsed = parseCommand('cads saga', sagaUsage, argv, options, io);
   if (typeof parsed === 'number') return parsed;
   const { values, positionals, usage } = parsed;

@@ -9,7 +9,9 @@ import { defineSaga, type SagaDeclaration, sagaGraph } from '@cads/saga';
 import { afterEach, describe, expect, it } from 'vitest';
 import { regenerate, sagaPage, sagaPagePath, withReadmeBlock } from './saga-docs.ts';
 import { runSaga, type SagaCommandOptions } from './saga-command.ts';
-import { diagramHosts, readmeSaga, repositorySagas } from './sagas.ts';
+import { diagramHosts, readmeSaga, repositorySagas as loadRepositorySagas } from './sagas.ts';
+
+const repositorySagas = await loadRepositorySagas();
 
 /** `cads saga …` in this process, its output captured. */
 async function saga(args: readonly string[], options?: SagaCommandOptions) {
