@@ -38,8 +38,13 @@ export interface OrderProgress {
    * what the screen shows, so a live connection may close.
    */
   readonly settled: boolean;
-  /** The first step, in saga order, that rejected the order. */
+  /**
+   * The first step, in saga order, that rejected the order; when the saga's deadline passed,
+   * the step it was waiting on, with the deadline's reason.
+   */
   readonly rejection?: { readonly step: string; readonly label: string; readonly reason: string };
+  /** The saga's deadline passed before it ended: it failed for time. */
+  readonly timedOut: boolean;
   /** The step to draw as current: the one in progress, the rejected one, or the last one. */
   readonly current: string;
   /** Steps whose compensation the rejection calls for and that has not arrived yet. */
@@ -125,6 +130,7 @@ export function orderProgress(
     final: progress.final,
     settled: progress.settled,
     ...(rejection ? { rejection } : {}),
+    timedOut: progress.timedOut,
     current,
     awaitingCompensation: progress.awaitingCompensation,
   };

@@ -283,6 +283,51 @@ describe('orderProgress', () => {
     expect(halfway.awaitingCompensation).toEqual(['restaurant']);
   });
 
+  it('given the deadline passed, shows the step waited on as timed out, the rest released', () => {
+    const timedSaga: SagaDescription = {
+      ...foodSaga,
+      steps: foodSaga.steps.map((step) => ({
+        ...step,
+        compensation: step.compensation ?? 'payment_refunded',
+        compensateOn: [...step.compensateOn, 'order_timed_out'],
+      })),
+      deadline: {
+        afterMs: 600_000,
+        type: 'order_timed_out',
+        reasonField: 'reason',
+        waitingOnField: 'step',
+      },
+    };
+    const timedOut = event('order_timed_out', {
+      orderId: 'o1',
+      reason: 'timed out',
+      step: 'rider',
+      status: 5,
+    });
+    const progress = progressOn(timedSaga, [created, reserved, timedOut]);
+    expect(progress).toMatchObject({
+      outcome: 'cancelled',
+      final: true,
+      settled: false,
+      timedOut: true,
+      rejection: { step: 'rider', label: 'Rider', reason: 'timed out' },
+      awaitingCompensation: ['restaurant'],
+    });
+    expect(progress.steps.map(({ state }) => state)).toEqual([
+      'done',
+      'done',
+      'rejected',
+      'pending',
+    ]);
+    // A late assignment is undone, never revives the order; the rider stays the one timed out.
+    const late = progressOn(timedSaga, [created, reserved, timedOut, assigned, restaurantReleased]);
+    expect(late).toMatchObject({
+      outcome: 'cancelled',
+      rejection: { step: 'rider' },
+      awaitingCompensation: ['rider'],
+    });
+  });
+
   it('treats a compensation that arrives before its rejection as a cancellation', () => {
     const progress = orderProgress([created, reserved, restaurantReleased]);
     expect(progress).toMatchObject({ outcome: 'cancelled', final: true, settled: false });

@@ -405,7 +405,9 @@ function cancellationDetail(progress: OrderProgress): string {
   const rejection = progress.rejection;
   return [
     rejection
-      ? `${rejection.label} could not go ahead, so your order was cancelled.`
+      ? progress.timedOut
+        ? `${rejection.label} did not answer in time, so your order was cancelled.`
+        : `${rejection.label} could not go ahead, so your order was cancelled.`
       : 'Your order was cancelled.',
     released.length > 0 ? `${listed(released)} released ${their(released)} part.` : '',
     releasing.length > 0
