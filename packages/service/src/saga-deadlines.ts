@@ -11,7 +11,7 @@ import {
   type Transaction,
 } from '@cads/storage';
 import type { Logger } from 'pino';
-import { Value } from 'typebox/value';
+import { Compile } from 'typebox/compile';
 
 const migrationsDirectory = new URL('../migrations/saga-deadlines/', import.meta.url);
 
@@ -124,6 +124,8 @@ export function sagaDeadlines(map: SagaMap, options: SagaDeadlineOptions): SagaD
   const now = options.now ?? Date.now;
   const pollMs = options.pollMs ?? 1_000;
   const { expired } = deadline;
+  // Checked on every arming (each saga's start): compiled once.
+  const expiredContract = Compile(expired.schema);
 
   const fireOne = async (
     { db, outbox }: DeadlineContext,
@@ -154,7 +156,7 @@ export function sagaDeadlines(map: SagaMap, options: SagaDeadlineOptions): SagaD
       });
       const expiredEvent = await expire(tx, event);
       if (!expiredEvent) return false;
-      if (!Value.Check(expired.schema, expiredEvent.data)) {
+      if (!expiredContract.Check(expiredEvent.data)) {
         throw new TypeError(
           `saga ${map.name}: the tracker's ${expired.type} of ${sagaId} breaks its contract`,
         );
@@ -205,8 +207,8 @@ export function sagaDeadlines(map: SagaMap, options: SagaDeadlineOptions): SagaD
         [map.key]: saga.sagaId,
         [expired.reasonField]: timedOutReason,
       };
-      if (!Value.Check(expired.schema, data)) {
-        const [first] = Value.Errors(expired.schema, data);
+      if (!expiredContract.Check(data)) {
+        const [first] = expiredContract.Errors(data);
         throw new TypeError(
           `saga ${map.name}: the deadline event ${expired.type} of ${saga.sagaId} would break its contract (${first?.instancePath || '/'} ${first?.message ?? ''}); carry the fields it requires`,
         );

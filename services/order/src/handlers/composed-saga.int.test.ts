@@ -5,10 +5,10 @@ import type { OrderView } from '../contracts/api.ts';
 import { readOrderStatus } from '../store/orders.ts';
 import { kitchenData, kitchenSaga } from '../testing/kitchen-saga.ts';
 import {
+  placeOrder,
   type OrderHarness,
   outcome,
   seedData,
-  seedOrder,
   startOrderHarness,
 } from '../testing/order-harness.ts';
 
@@ -24,16 +24,7 @@ describe('order on a saga composed with a kitchen step (PGlite)', () => {
     await harness?.close();
   });
 
-  const placeOrder = async (userId: string) => {
-    const response = await harness.service.app.inject({
-      method: 'POST',
-      url: '/api/orders',
-      headers: { 'x-user-id': userId },
-      payload: seedOrder,
-    });
-    expect(response.statusCode).toBe(202);
-    return response.json<{ orderId: string; userId: string }>();
-  };
+  const place = (userId: string) => placeOrder(harness, userId);
   const view = async (orderId: string) => {
     const response = await harness.service.app.inject({ url: `/api/orders/${orderId}` });
     expect(response.statusCode).toBe(200);
@@ -59,7 +50,7 @@ describe('order on a saga composed with a kitchen step (PGlite)', () => {
     const types = ['restaurant_reserved', 'kitchen_refused', 'restaurant_compensated'];
     const views: OrderView[] = [];
     for (const arrival of [types, [...types].reverse()]) {
-      const order = await placeOrder('kitchen-user');
+      const order = await place('kitchen-user');
       const events = sagaEvents(order, types);
       for (const type of arrival) {
         await harness.broker.publish(events.filter((event) => event.type === type));
@@ -87,7 +78,7 @@ describe('order on a saga composed with a kitchen step (PGlite)', () => {
 
   it('completes through the kitchen and shows its fields with the others', async () => {
     const types = ['restaurant_reserved', 'kitchen_accepted', 'rider_assigned', 'payment_done'];
-    const order = await placeOrder('kitchen-happy-user');
+    const order = await place('kitchen-happy-user');
     await harness.broker.publish(sagaEvents(order, types));
     await recorded(order.orderId, types.length + 1);
     const current = await view(order.orderId);
@@ -102,7 +93,7 @@ describe('order on a saga composed with a kitchen step (PGlite)', () => {
   });
 
   it('validates the extra step’s events against the schema the map holds for them', async () => {
-    const order = await placeOrder('kitchen-broken-user');
+    const order = await place('kitchen-broken-user');
     const [invalid] = sagaEvents(order, ['kitchen_accepted']).map((event) => ({
       ...event,
       data: { ...event.data, readyInMinutes: 0 },

@@ -1,11 +1,11 @@
 import { waitFor } from '@cads/messaging/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  placeOrder,
   observe,
   type OrderHarness,
   outcome,
   seedData,
-  seedOrder,
   startOrderHarness,
 } from '../testing/order-harness.ts';
 
@@ -36,16 +36,7 @@ describe('an order with no final event by its deadline (PGlite, injected clock)'
     await harness?.close();
   });
 
-  const place = async (userId: string) => {
-    const response = await harness.service.app.inject({
-      method: 'POST',
-      url: '/api/orders',
-      headers: { 'x-user-id': userId },
-      payload: seedOrder,
-    });
-    expect(response.statusCode).toBe(202);
-    return response.json<{ orderId: string; userId: string }>();
-  };
+  const place = (userId: string) => placeOrder(harness, userId);
   const view = async (orderId: string) =>
     (await harness.service.app.inject({ url: `/api/orders/${orderId}` })).json<View>();
   const deliver = async (order: { orderId: string; userId: string }, ...types: string[]) => {

@@ -5,10 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { orderTracker } from '../order-tracker.ts';
 import { readOrderStatus } from '../store/orders.ts';
 import {
+  placeOrder,
   type OrderHarness,
   outcome,
   seedData,
-  seedOrder,
   startOrderHarness,
 } from '../testing/order-harness.ts';
 import { recordOutcome } from './on-outcome.ts';
@@ -90,16 +90,7 @@ describe('order consumes saga outcomes (PGlite)', () => {
     await harness?.close();
   });
 
-  const placeOrder = async (userId: string) => {
-    const response = await harness.service.app.inject({
-      method: 'POST',
-      url: '/api/orders',
-      headers: { 'x-user-id': userId },
-      payload: seedOrder,
-    });
-    expect(response.statusCode).toBe(202);
-    return response.json<{ orderId: string; userId: string }>();
-  };
+  const place = (userId: string) => placeOrder(harness, userId);
   const view = async (orderId: string) => {
     const response = await harness.service.app.inject({ url: `/api/orders/${orderId}` });
     expect(response.statusCode).toBe(200);
@@ -124,7 +115,7 @@ describe('order consumes saga outcomes (PGlite)', () => {
     const runs = await Promise.all(
       seedCases.flatMap((seedCase) =>
         Object.entries(arrivals).map(async ([arrival, arrange]) => {
-          const order = await placeOrder(`user-${seedCase.events.length}`);
+          const order = await place(`user-${seedCase.events.length}`);
           const events = sagaEvents(order, seedCase.events);
           // One publish per event, in the arrival order: the broker keeps it per order.
           for (const event of arrange(events)) await harness.broker.publish([event]);
@@ -160,7 +151,7 @@ describe('order consumes saga outcomes (PGlite)', () => {
   });
 
   it('shows every detail of a completed order', async () => {
-    const order = await placeOrder('details-user');
+    const order = await place('details-user');
     await harness.broker.publish(sagaEvents(order, seedCases[0].events));
     await waitFor(
       'completed',
@@ -180,7 +171,7 @@ describe('order consumes saga outcomes (PGlite)', () => {
   });
 
   it('never lets a late forward event overwrite a cancellation', async () => {
-    const order = await placeOrder('late-user');
+    const order = await place('late-user');
     const [reserved, cancelled, paid] = sagaEvents(order, [
       'restaurant_reserved',
       'rider_cancelled',
@@ -201,7 +192,7 @@ describe('order consumes saga outcomes (PGlite)', () => {
   });
 
   it('ignores a duplicate: the same id twice, or the same event under a new id', async () => {
-    const order = await placeOrder('duplicate-user');
+    const order = await place('duplicate-user');
     const events = sagaEvents(order, seedCases[0].events);
     await harness.broker.publish(events);
     await waitFor('completed', async () => (await countEvents(order.orderId)) === 4);
@@ -224,7 +215,7 @@ describe('order consumes saga outcomes (PGlite)', () => {
   });
 
   it('records an outcome in one statement, plus one when the status changes', async () => {
-    const order = await placeOrder('counting-user');
+    const order = await place('counting-user');
     const [reserved, assigned] = sagaEvents(order, ['restaurant_reserved', 'rider_assigned']) as [
       Outcome,
       Outcome,
@@ -253,8 +244,8 @@ describe('order consumes saga outcomes (PGlite)', () => {
   });
 
   it('dead-letters an invalid or foreign outcome while other orders complete', async () => {
-    const broken = await placeOrder('broken-user');
-    const healthy = await placeOrder('healthy-user');
+    const broken = await place('broken-user');
+    const healthy = await place('healthy-user');
     const invalid = outcome('restaurant_reserved', broken, {
       ...seedData.restaurant_reserved,
       priceCents: -1,

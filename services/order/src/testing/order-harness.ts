@@ -45,6 +45,23 @@ export async function startOrderHarness(options: OrderServiceOptions = {}): Prom
   };
 }
 
+/** Places the seed order for `userId` through the service's route; throws unless it is 202. */
+export async function placeOrder(
+  harness: OrderHarness,
+  userId: string,
+): Promise<{ orderId: string; userId: string }> {
+  const response = await harness.service.app.inject({
+    method: 'POST',
+    url: '/api/orders',
+    headers: { 'x-user-id': userId },
+    payload: seedOrder,
+  });
+  if (response.statusCode !== 202) {
+    throw new Error(`placing an order answered ${response.statusCode}: ${response.body}`);
+  }
+  return response.json<{ orderId: string; userId: string }>();
+}
+
 /** Collects every message of `types` published from now on (a broadcast subscriber). */
 export async function observe(
   broker: Broker,
