@@ -2,7 +2,8 @@ import type { LiveTransport } from '@cads/bff/contracts';
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createPostgresBroker, type PostgresBroker } from '@cads/messaging-postgres';
+import type { PostgresBroker } from '@cads/messaging-postgres';
+import { openEmbeddedLog } from '@cads/service/embedded';
 import type { Logger } from 'pino';
 import { type EmbeddedData, openEmbeddedData } from './embedded-data.ts';
 import { type RunningSystem, type ServiceSettings, startSystem } from './system.ts';
@@ -62,27 +63,19 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<RunningSy
         ),
     });
     const { host } = data;
-    const eventLog = await createPostgresBroker({
-      db: await host.database('cads_broker'),
-      log: options.logger,
+    const embedded = await openEmbeddedLog(host, options.logger, {
       retentionMs: 7 * 24 * 3_600_000,
-      // Every delivery is a row inserted, claimed and deleted: under load the dead rows slow the
-      // fetches within seconds, and PGlite has no autovacuum.
-      vacuumIntervalMs: 5_000,
       // Every statement waits for the one thread PGlite runs on: fewer, fuller fetches leave more
       // of it to the services (the saga benchmark gains ≈ 20 % for ≤ 10 ms per delivery).
       fetchIntervalMs: 10,
-      // One process consumes this log (the directory is locked): a lease only has to outlast
-      // a long queue of statements, since a dead predecessor's claims are given back below.
-      minimumAckTimeoutMs: 30_000,
     });
-    broker = eventLog;
-    // Whatever a crashed predecessor held resumes now, not when its leases lapse.
-    await eventLog.releaseAbandonedClaims();
+    // Whatever a crashed predecessor held resumed above, not when its leases lapse (the
+    // directory lock guarantees no live process holds any).
+    broker = embedded.eventLog;
     const system = await startSystem({
       databaseFor: (service) => host.database(service),
-      broker: eventLog,
-      outbox: { enqueue: (tx, messages) => eventLog.appendWithin(tx, messages), committed() {} },
+      broker: embedded.eventLog,
+      outbox: embedded.outbox,
       logger: options.logger,
       adminToken: options.adminToken,
       sessionSecret: options.sessionSecret ?? (await storedSecret(options.dataDir)),

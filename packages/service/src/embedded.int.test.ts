@@ -55,7 +55,7 @@ describe('openEmbedded', () => {
   afterEach(async () => {
     await system?.stop();
     system = undefined;
-  });
+  }, 60_000);
 
   it('runs services on one in-memory PGlite: events of a route reach the consumer of another', async () => {
     system = await openEmbedded({ logger: pino({ level: 'silent' }) });
@@ -70,7 +70,8 @@ describe('openEmbedded', () => {
       return rows.length === 1 && rows[0]?.id === 'a';
     });
     expect((await fetch(`${url!}/health`)).status).toBe(200);
-  });
+    // A PGlite start and two services' migrations: seconds alone, far more on a busy machine.
+  }, 180_000);
 
   it('stops what it started, then closes the database', async () => {
     system = await openEmbedded({ logger: pino({ level: 'silent' }) });
@@ -79,5 +80,5 @@ describe('openEmbedded', () => {
     system = undefined;
     await expect(fetch(`${url!}/health`)).rejects.toThrow();
     await expect(db.query(sql`select 1`)).rejects.toThrow();
-  });
+  }, 180_000);
 });

@@ -1,4 +1,9 @@
-import { createPostgresBroker, type PostgresBroker } from '@cads/messaging-postgres';
+import type { Outbox } from '@cads/consumer';
+import {
+  createPostgresBroker,
+  type PostgresBroker,
+  type PostgresBrokerOptions,
+} from '@cads/messaging-postgres';
 import type { Message } from '@cads/messaging';
 import type { Database, Transaction } from '@cads/storage';
 import { openPglite, type PgliteHost } from '@cads/storage-pglite';
@@ -56,14 +61,12 @@ export async function openEmbedded(options: EmbeddedOptions): Promise<EmbeddedSy
   const pglite: PgliteHost = await openPglite(
     options.dataDir === undefined ? {} : { dataDir: options.dataDir },
   );
-  const eventLog = await openEventLog(pglite, options.logger).catch(async (error: unknown) => {
-    await pglite.close();
-    throw error;
-  });
-  const outbox = {
-    enqueue: (tx: Transaction, messages: readonly Message[]) => eventLog.appendWithin(tx, messages),
-    committed() {},
-  };
+  const { eventLog, outbox } = await openEmbeddedLog(pglite, options.logger).catch(
+    async (error: unknown) => {
+      await pglite.close();
+      throw error;
+    },
+  );
   const running: Service[] = [];
   let stopping: Promise<void> | undefined;
 
@@ -98,7 +101,23 @@ export async function openEmbedded(options: EmbeddedOptions): Promise<EmbeddedSy
   };
 }
 
-async function openEventLog(pglite: PgliteHost, logger: Logger): Promise<PostgresBroker> {
+/** The event log of an embedded system, and the outbox that appends to it. */
+export interface EmbeddedLog {
+  readonly eventLog: PostgresBroker;
+  /** Appends a transaction's events to the log in that transaction (the log shares the database). */
+  readonly outbox: Outbox;
+}
+
+/**
+ * The durable event log in the `cads_broker` schema of `pglite`, tuned for one process on
+ * PGlite's single connection, with whatever a crashed predecessor had claimed given back at
+ * once; and the outbox that appends to it. `tuning` overrides the log's settings.
+ */
+export async function openEmbeddedLog(
+  pglite: PgliteHost,
+  logger: Logger,
+  tuning: Partial<Omit<PostgresBrokerOptions, 'db' | 'log'>> = {},
+): Promise<EmbeddedLog> {
   const eventLog = await createPostgresBroker({
     db: await pglite.database('cads_broker'),
     log: logger,
@@ -107,7 +126,18 @@ async function openEventLog(pglite: PgliteHost, logger: Logger): Promise<Postgre
     // One process consumes this log: a lease only has to outlast a queue of statements on
     // PGlite's single connection, since a dead predecessor's claims are given back at once.
     minimumAckTimeoutMs: 30_000,
+    ...tuning,
   });
-  await eventLog.releaseAbandonedClaims();
-  return eventLog;
+  await eventLog.releaseAbandonedClaims().catch(async (error: unknown) => {
+    await eventLog.close();
+    throw error;
+  });
+  return {
+    eventLog,
+    outbox: {
+      enqueue: (tx: Transaction, messages: readonly Message[]) =>
+        eventLog.appendWithin(tx, messages),
+      committed() {},
+    },
+  };
 }
