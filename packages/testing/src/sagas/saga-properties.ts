@@ -58,7 +58,7 @@ export interface SagaPropertyOptions {
   readonly map: SagaMap;
   /** Builds the system under test on the kit's runtime and says how to drive it. Called once. */
   readonly open: (system: PropertySystem) => Promise<SagaFixture>;
-  /** Scenarios to run. When absent, `CADS_PROPERTY_RUNS`, else 25. */
+  /** Scenarios to run. When absent, `CADS_PROPERTY_RUNS`, else 100. */
   readonly runs?: number;
   /**
    * The seed: the same seed runs the same scenarios. When absent, `CADS_PROPERTY_SEED`
@@ -105,7 +105,7 @@ export const defaultSeed = 20_261_207;
 export async function checkSagaProperties(options: SagaPropertyOptions): Promise<PropertyCoverage> {
   const seed = seedOf(options.seed);
   const path = process.env.CADS_PROPERTY_PATH ?? options.path;
-  const runs = options.runs ?? Number(process.env.CADS_PROPERTY_RUNS ?? 25);
+  const runs = options.runs ?? Number(process.env.CADS_PROPERTY_RUNS ?? 100);
   const kit = await openKit(options);
   const coverage = {
     seed,
