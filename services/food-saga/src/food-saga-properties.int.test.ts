@@ -18,7 +18,7 @@ import { foodSaga, orderStatusCode } from './index.ts';
 const adminToken = 'property-admin-token';
 const admin = { authorization: `Bearer ${adminToken}` };
 const systems = ['restaurant', 'rider', 'payment'] as const;
-const statusOfCode = new Map(
+const statusOfCode = new Map<number, SagaStatus>(
   Object.entries(orderStatusCode).map(([status, code]) => [code, status as SagaStatus]),
 );
 const seedOrder = {

@@ -49,7 +49,12 @@ export function sagaViolations(map: SagaMap, saga: SagaObservation): string[] {
   if (!progress.final) {
     say(`did not end: ${progress.status}, ${describeSteps(progress.steps)}`);
   } else if (!progress.settled) {
-    say(`failed, but ${progress.awaitingCompensation.join(', ')} never compensated`);
+    const awaiting = progress.awaitingCompensation;
+    say(
+      awaiting.length > 0
+        ? `failed, but ${awaiting.join(', ')} never compensated`
+        : 'compensated though no step failed and no deadline passed',
+    );
   }
 
   const refusing = map.steps.find((step) => saga.outcomes[step.name] === 'refuse');

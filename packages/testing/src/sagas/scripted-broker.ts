@@ -35,6 +35,11 @@ export interface Rejected {
  * delivery that is retried or whose ack is lost comes back later with `attempt + 1`. It gives
  * no ordering promise at all: any queued message may go next, across types and keys, which is
  * more than a real broker reorders (a superset of what services must handle).
+ *
+ * A test double, not an adapter: it holds one member per group, a group gets only what is
+ * published after it subscribed, `pending` counts only what is queued, and ids stay known
+ * across `reset` (a stored id is never stored again). The kit subscribes every service before
+ * a scenario publishes anything, so none of this shows there.
  */
 export interface ScriptedBroker extends Broker {
   /** Every message published, in publish order, each id once. */
@@ -163,16 +168,15 @@ export function createScriptedBroker(): ScriptedBroker {
           ),
         working: () => Promise.resolve(),
       };
-      try {
-        await subscriber.handler(delivery);
-      } catch {
-        // The port: a handler that throws gets its delivery retried.
-        void delivery.retry(0);
-      }
+      // The lease runs from the hand-over: a handler that never returns lapses too.
       let timer: NodeJS.Timeout | undefined;
       const lapsed = new Promise<Settlement>((resolve) => {
         timer = setTimeout(() => resolve('unsettled'), timeoutMs);
       });
+      // The port: a handler that throws gets its delivery retried.
+      Promise.resolve()
+        .then(() => subscriber.handler(delivery))
+        .catch(() => delivery.retry(0));
       const settlement = await Promise.race([settled, lapsed]);
       clearTimeout(timer);
       if (settlement === 'unsettled') void once('unsettled', again);
