@@ -93,7 +93,7 @@ export const defaultSeed = 20_261_207;
  * `sagaViolations`), that nothing was dead-lettered and that no service logged an error.
  *
  * A scenario starts up to `maxSagas` sagas, each step answering accept or refuse; then it
- * hands queued deliveries to services one at a time in a generated order (any order: across
+ * hands queued deliveries to services one at a time in a generated sequence (any one: across
  * types, keys and services), with generated faults (an ack lost, a crash before a commit, an
  * event emitted twice), and may let time pass every deadline at a generated point. Every
  * delivery is settled and every outbox flushed before the next choice, so a seed replays the

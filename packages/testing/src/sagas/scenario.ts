@@ -21,7 +21,7 @@ export interface Choice {
 }
 
 /**
- * One generated scenario: the sagas started (each with its steps' answers), the order and
+ * One generated scenario: the sagas started (each with its steps' answers), the sequence and
  * faults of the first deliveries (after them: oldest first, no faults, until quiescent), and
  * when time passes every deadline (never, when absent).
  */
@@ -38,7 +38,7 @@ export interface ScenarioShape {
   readonly maxSchedule: number;
 }
 
-/** Scenarios for `map`: every step's answer, any delivery order, faults, a deadline passing. */
+/** Scenarios for `map`: every step's answer, any delivery sequence, faults, a deadline passing. */
 export function scenarios(map: SagaMap, shape: ScenarioShape): fc.Arbitrary<Scenario> {
   // Mostly accepted: a saga whose first step refuses explores little of the map.
   const outcome: fc.Arbitrary<StepOutcome> = fc.oneof(

@@ -28,7 +28,7 @@ export interface Rejected {
 /**
  * A `Broker` that delivers nothing by itself: whoever drives it (the saga property kit) picks
  * which queued message is handed to its subscriber next, and may lose the ack of a delivery,
- * so a test decides the order and the faults, the same way on every run with the same choices.
+ * so a test decides the sequence and the faults, the same way on every run with the same choices.
  *
  * It keeps the port's promises that a service relies on: a message id is stored once (a
  * republish of a stored id is dropped), each subscriber gets each message of its types, and a
