@@ -4,7 +4,16 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['**/node_modules/**', '**/dist/**', '.cads/**', 'coverage/**', 'test-results/**'],
+    // The peers' programs import packages the benchmark installs on demand, not the root.
+    ignores: [
+      '**/node_modules/**',
+      '**/dist/**',
+      '.cads/**',
+      'coverage/**',
+      'test-results/**',
+      'bench/peers/restate/**',
+      'bench/peers/dbos/**',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,

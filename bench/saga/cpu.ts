@@ -75,12 +75,17 @@ async function machineBusySeconds(): Promise<number> {
   return (total - idle) / TICKS;
 }
 
-/** `order` for `… main.ts run order`, else the command name. */
+/**
+ * `order` for `… main.ts run order`, `restate app` for a peer's `bench/peers/restate/saga.ts`,
+ * else the command name.
+ */
 async function labelOf(stat: ProcStat): Promise<string> {
   const cmdline = await readFile(`/proc/${stat.pid}/cmdline`, 'utf8').catch(() => '');
   const args = cmdline.split('\0');
   const run = args.indexOf('run');
-  return run >= 0 && args[run + 1] ? args[run + 1]! : stat.comm;
+  if (run >= 0 && args[run + 1]) return args[run + 1]!;
+  const peer = args.map((arg) => /bench\/peers\/(\w+)\/saga\.ts$/.exec(arg)?.[1]).find(Boolean);
+  return peer ? `${peer} app` : stat.comm;
 }
 
 const labels = new Map<number, Promise<string>>();

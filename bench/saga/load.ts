@@ -5,12 +5,46 @@ import { placeOrder } from './client.ts';
 import { type CpuUse, cpuBetween, sampleCpu } from './cpu.ts';
 import type { FinalTracker } from './tracker.ts';
 
-/** Where orders go and where their finals are observed. */
+/** How one saga went, in `performance.now()` times. */
+export interface SagaEnd {
+  /** When the system accepted it (CADS: the 202; a peer that answers at the end: its end). */
+  readonly accepted: number;
+  readonly end: number;
+  /** `payment_done` when it completed, else how it failed. */
+  readonly type: string;
+}
+
+/** A system under load: how to run one saga on it. */
 export interface LoadTarget {
-  readonly orderUrl: string;
-  readonly tracker: FinalTracker;
+  /**
+   * Starts one saga for `userId` (a user of its own) and resolves when it has ended, or to
+   * `undefined` after `timeoutMs`; rejects when the system refused it.
+   */
+  readonly run: (userId: string, timeoutMs: number) => Promise<SagaEnd | undefined>;
   /** Set on Ctrl-C: loops stop sending. */
   readonly interrupted: () => boolean;
+}
+
+/** A CADS system: `POST /api/orders`, then its final event seen on the broker. */
+export interface CadsTarget extends LoadTarget {
+  readonly tracker: FinalTracker;
+}
+
+export function cadsTarget(
+  orderUrl: string,
+  tracker: FinalTracker,
+  interrupted: () => boolean,
+): CadsTarget {
+  return {
+    tracker,
+    interrupted,
+    async run(userId, timeoutMs) {
+      const orderId = await placeOrder(orderUrl, userId);
+      const accepted = performance.now();
+      const final = await tracker.wait(orderId, timeoutMs);
+      return final && { accepted, end: final.at, type: final.type };
+    },
+  };
 }
 
 export interface PhaseResult {
@@ -57,15 +91,12 @@ const sagaTimeoutMs = 60_000;
 
 async function runSaga(target: LoadTarget): Promise<Outcome> {
   const start = performance.now();
-  let orderId: string;
   try {
-    orderId = await placeOrder(target.orderUrl, nextUserId());
+    const end = await target.run(nextUserId(), sagaTimeoutMs);
+    return end ? { start, ...end } : { timeout: true };
   } catch (error) {
     return { error: error instanceof Error ? error.message : String(error) };
   }
-  const accepted = performance.now();
-  const final = await target.tracker.wait(orderId, sagaTimeoutMs);
-  return final ? { start, accepted, end: final.at, type: final.type } : { timeout: true };
 }
 
 export function percentile(sorted: readonly number[], p: number): number {

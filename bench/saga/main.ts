@@ -9,7 +9,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { closeConnections, configureExternals, noDelays, placeOrder } from './client.ts';
-import { closedLoop, type LoadTarget, openLoop, type PhaseResult } from './load.ts';
+import { cadsTarget, closedLoop, openLoop, type PhaseResult } from './load.ts';
 import { describeMetrics, scrapeMetrics } from './metrics.ts';
 import {
   calibrate,
@@ -127,11 +127,7 @@ async function benchmark(system: BenchSystem): Promise<ModeReport> {
   await tracker.start(system.broker);
   try {
     await configureExternals(system.urls.externals, system.adminToken, noDelays);
-    const target: LoadTarget = {
-      orderUrl: system.urls.order,
-      tracker,
-      interrupted: () => interrupted,
-    };
+    const target = cadsTarget(system.urls.order, tracker, () => interrupted);
 
     // One saga first: a system that cannot finish one is not worth loading.
     const orderId = await placeOrder(system.urls.order, `bench-probe-${Date.now()}`);

@@ -7,7 +7,14 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { closeConnections, configureExternals, noDelays, placeOrder } from './client.ts';
-import { closedLoop, type LoadTarget, openLoop, type PhaseResult } from './load.ts';
+import {
+  type CadsTarget,
+  cadsTarget,
+  closedLoop,
+  type LoadTarget,
+  openLoop,
+  type PhaseResult,
+} from './load.ts';
 import { describePhase, machine } from './report.ts';
 import { type BenchSystem, startClusterBench } from './systems.ts';
 import { FinalTracker } from './tracker.ts';
@@ -42,7 +49,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 async function withSystem<T>(
   instances: number,
-  work: (system: BenchSystem, target: LoadTarget) => Promise<T>,
+  work: (system: BenchSystem, target: CadsTarget) => Promise<T>,
 ): Promise<T> {
   console.log(`\n[${instances} per consumer] starting the cluster…`);
   const system = await startClusterBench(
@@ -56,11 +63,10 @@ async function withSystem<T>(
     await configureExternals(system.urls.externals, system.adminToken, noDelays);
     const probe = await placeOrder(system.urls.order, `bench-probe-${Date.now()}`);
     if (!(await tracker.wait(probe, 60_000))) throw new Error('the probe saga did not finish');
-    return await work(system, {
-      orderUrl: system.urls.order,
-      tracker,
-      interrupted: () => interrupted,
-    });
+    return await work(
+      system,
+      cadsTarget(system.urls.order, tracker, () => interrupted),
+    );
   } finally {
     await tracker.stop();
     for (const note of system.notes()) console.log(`[${instances} per consumer] ${note}`);
