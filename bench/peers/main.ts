@@ -113,6 +113,20 @@ async function peakRssMiB(pid: number): Promise<number | undefined> {
   return kib === undefined ? undefined : Number(kib) / 1024;
 }
 
+/** What CADS keeps through crashes (docs/guarantees.md, "Delivery semantics by adapter"). */
+const embeddedDurability = {
+  processCrash:
+    'every committed transaction (an order, a step, the events it emitted: one PGlite transaction each) survives; deliveries a crashed process had claimed are given back at its restart, and armed deadlines still fire.',
+  osCrash:
+    'PGlite never fsyncs: what the OS had not yet written to disk is lost, so the latest steps may be lost (never half a step).',
+};
+const clusterDurability = {
+  processCrash:
+    'every committed transaction survives in PostgreSQL and every published event in JetStream; a dead process’s deliveries come back to another member within their 2 s lease.',
+  osCrash:
+    'PostgreSQL’s commits survive (fsync on); NATS 2.9 acknowledges a publish before it reaches the disk, so events published in the last moments before an OS crash may be lost from the stream (their outbox rows are already deleted).',
+};
+
 const refusePayments = { payment: { post: { response: 409, reason: 'card declined' } } };
 const acceptPayments = { payment: { post: { response: 201 } } };
 
@@ -125,6 +139,7 @@ async function cadsContender(system: BenchSystem): Promise<Contender> {
   return {
     description: system.description,
     target,
+    durability: system.cluster ? clusterDurability : embeddedDurability,
     processes: () =>
       system.cluster
         ? system.cluster
