@@ -5,7 +5,7 @@ const faults = 'e2e/faults/**/*.test.ts';
 
 export default defineConfig({
   test: {
-    exclude: ['**/node_modules/**', '**/*.e2e.test.ts'],
+    exclude: ['**/node_modules/**'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
