@@ -8,17 +8,25 @@ import type { Logger } from 'pino';
 import { definitionOf, type ServiceName, type ServiceSettings } from './system.ts';
 
 export interface RunOptions {
-  readonly service: ServiceName;
-  /** The service's own PostgreSQL database. */
-  readonly databaseUrl: string;
+  /**
+   * The services this process runs, each on its own database and port. One is the default
+   * deployment; several share the process and its broker connection (a small deployment on
+   * few cores pays one process's overhead instead of one per service), and each keeps its own
+   * database, consumer, outbox and contracts.
+   */
+  readonly services: readonly {
+    readonly service: ServiceName;
+    /** The service's own PostgreSQL database. */
+    readonly databaseUrl: string;
+    readonly port: number;
+  }[];
   /** `nats://…` for JetStream, or `postgres://…` for the event log on a PostgreSQL server. */
   readonly brokerUrl: string;
-  /** How the service is configured (the URLs of those it calls, credentials). */
+  /** How the services are configured (the URLs of those they call, credentials). */
   readonly settings: ServiceSettings;
   readonly host: string;
-  readonly port: number;
   readonly logger: Logger;
-  /** Connections of the service's database pool at most. Default 10. */
+  /** Connections of each service's database pool at most. Default 10. */
   readonly databasePool?: number;
 }
 
@@ -64,28 +72,55 @@ export async function openBroker(
   );
 }
 
-/** The distributed mode's composition root: one service in this process. */
-export async function runService(options: RunOptions): Promise<RunningService> {
-  const db: Database = await openPostgresDatabase({
-    connectionString: options.databaseUrl,
-    applicationName: `cads-${options.service}`,
-    ...(options.databasePool ? { maxConnections: options.databasePool } : {}),
-  });
+/**
+ * The distributed mode's composition root: the given services in this process, each started
+ * (migrations, consumer, relay) and then listening. Stops, last started first, whatever it
+ * started when one fails to start, and rejects.
+ */
+export async function runServices(options: RunOptions): Promise<RunningProcess> {
   const opened = await openBroker(options.brokerUrl, options.logger);
-  const service = await createService(definitionOf(options.service, options.settings), {
-    db,
-    broker: opened.broker,
-    logger: options.logger,
-  });
-  await service.start();
-  const url = await service.app.listen({ host: options.host, port: options.port });
-  return {
-    service,
-    url,
-    async stop() {
-      await service.stop();
-      await opened.close();
-      await db.close();
-    },
+  const running: RunningService[] = [];
+  const stop = async () => {
+    for (const one of running.splice(0).reverse()) await one.stop();
+    await opened.close();
   };
+  try {
+    for (const { service, databaseUrl, port } of options.services) {
+      const db: Database = await openPostgresDatabase({
+        connectionString: databaseUrl,
+        applicationName: `cads-${service}`,
+        ...(options.databasePool ? { maxConnections: options.databasePool } : {}),
+      });
+      const built = await createService(definitionOf(service, options.settings), {
+        db,
+        broker: opened.broker,
+        logger: options.logger,
+      }).catch(async (error: unknown) => {
+        await db.close();
+        throw error;
+      });
+      const one: RunningService = {
+        service: built,
+        url: '',
+        async stop() {
+          await built.stop();
+          await db.close();
+        },
+      };
+      running.push(one);
+      await built.start();
+      const url = await built.app.listen({ host: options.host, port });
+      running[running.length - 1] = { ...one, url };
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { services: [...running], stop };
+}
+
+/** What `runServices` started. */
+export interface RunningProcess {
+  readonly services: readonly RunningService[];
+  stop(): Promise<void>;
 }

@@ -7,7 +7,8 @@ import pino from 'pino';
 import { buildApiDocuments, writeApiDocuments } from './api-docs.ts';
 import { startCluster, untilClusterReady } from './cluster.ts';
 import { processIo } from './command-io.ts';
-import { runService } from './distributed.ts';
+import { runServices } from './distributed.ts';
+
 import { runDlq } from './dlq.ts';
 import { startEmbedded } from './embedded.ts';
 import { OperatorError } from './operator-error.ts';
@@ -15,13 +16,19 @@ import { runReconcile } from './reconcile-command.ts';
 import { runSaga } from './saga-command.ts';
 import { isServiceName, serviceNames, type ServiceSettings } from './system.ts';
 
+/** Where `run` with several services puts each one's name in CADS_DATABASE_URL. */
+const serviceMark = '{service}';
+
 const usage = `Usage: cads <command> [options]
 
 Commands:
   start              every service in this process on PGlite and the embedded event log
                      (data kept in --data)
-  run <service>      one service in this process, from the environment:
-                       CADS_DATABASE_URL  its PostgreSQL database (required)
+  run <service>[,<service>…]
+                     one service in this process (or several, each with its own database and
+                     port: --port, --port + 1, …), from the environment:
+                       CADS_DATABASE_URL  its PostgreSQL database (required; with several
+                                          services, {service} in it is each one's name)
                        CADS_BROKER_URL    nats://… (JetStream) or postgres://… (event log) (required)
                        CADS_EXTERNALS_URL where the external systems answer (restaurant, rider, payment)
                        CADS_ORDER_URL, CADS_NOTIFICATIONS_URL  what the bff calls
@@ -179,20 +186,31 @@ async function main(argv: string[]): Promise<number> {
   }
 
   if (command === 'run') {
-    if (!argument || !isServiceName(argument))
-      return fail(`run needs a service: ${serviceNames.join(', ')}`);
+    const services = (argument ?? '').split(',');
+    if (!argument || !services.every(isServiceName) || new Set(services).size < services.length)
+      return fail(
+        `run needs a service, or several separated by commas: ${serviceNames.join(', ')}`,
+      );
     const databaseUrl = process.env.CADS_DATABASE_URL;
     const brokerUrl = process.env.CADS_BROKER_URL;
     if (!databaseUrl || !brokerUrl) return fail('run needs CADS_DATABASE_URL and CADS_BROKER_URL');
+    if (services.length > 1 && !databaseUrl.includes(serviceMark))
+      return fail(
+        `run with several services needs ${serviceMark} in CADS_DATABASE_URL (each service keeps its own database), e.g. postgres://host/cads_${serviceMark}`,
+      );
     const databasePool = Number(process.env.CADS_DATABASE_POOL ?? 10);
     if (!Number.isInteger(databasePool) || databasePool < 1)
       return fail('CADS_DATABASE_POOL must be a positive integer');
     const sessionSecret = process.env.CADS_SESSION_SECRET ?? '';
-    if (argument === 'bff' && sessionSecret.length < 32)
+    if (services.includes('bff') && sessionSecret.length < 32)
       return fail('the bff needs CADS_SESSION_SECRET (at least 32 characters)');
-    const running = await runService({
-      service: argument,
-      databaseUrl,
+    const running = await runServices({
+      // The services listen on --port, --port + 1, … in the order given.
+      services: services.map((service, index) => ({
+        service,
+        databaseUrl: databaseUrl.replaceAll(serviceMark, service),
+        port: port === 0 ? 0 : port + index,
+      })),
       brokerUrl,
       databasePool,
       settings: {
@@ -206,10 +224,11 @@ async function main(argv: string[]): Promise<number> {
         ...outage,
       },
       host,
-      port,
       logger: logger.child({ pid: process.pid }),
     });
-    logger.info({ service: argument, url: running.url }, 'service running');
+    for (const { service, url } of running.services) {
+      logger.info({ service: service.name, url }, 'service running');
+    }
     await untilSignal();
     await running.stop();
     return 0;
