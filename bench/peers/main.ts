@@ -22,14 +22,19 @@ import {
   type PhaseResult,
 } from '../saga/load.ts';
 import { calibrate, machine } from '../saga/report.ts';
-import { type BenchSystem, startClusterBench, startEmbeddedBench } from '../saga/systems.ts';
+import {
+  type BenchSystem,
+  startClusterBench,
+  startCompactBench,
+  startEmbeddedBench,
+} from '../saga/systems.ts';
 import { FinalTracker } from '../saga/tracker.ts';
 import { startDbosPeer } from './dbos.ts';
 import { type OrderOutcome, type PeerOptions, type RunningPeer, seedOrder } from './peer.ts';
 import { startRestatePeer } from './restate.ts';
 import { startSharedServices, type SharedServices } from './shared-services.ts';
 
-const systemNames = ['cads-embedded', 'cads-cluster', 'restate', 'dbos'] as const;
+const systemNames = ['cads-embedded', 'cads-cluster', 'cads-compact', 'restate', 'dbos'] as const;
 type SystemName = (typeof systemNames)[number];
 const peerNames: readonly SystemName[] = ['restate', 'dbos'];
 
@@ -139,14 +144,14 @@ async function cadsContender(system: BenchSystem): Promise<Contender> {
   return {
     description: system.description,
     target,
-    durability: system.cluster ? clusterDurability : embeddedDurability,
+    durability: system.mode === 'cluster' ? clusterDurability : embeddedDurability,
     processes: () =>
       system.cluster
         ? system.cluster
             .processes()
             .filter((member) => member.pid !== undefined)
             .map((member) => ({ label: member.service, pid: member.pid! }))
-        : [{ label: 'cads (system + load generator)', pid: process.pid }],
+        : (system.processes?.() ?? [{ label: 'cads (system + load generator)', pid: process.pid }]),
     async checkCompensation() {
       await configureExternals(system.urls.externals, system.adminToken, refusePayments);
       try {
@@ -380,7 +385,9 @@ try {
                 bff: 1,
               }),
             )
-          : await peerContender(name, port + 100);
+          : name === 'cads-compact'
+            ? await cadsContender(await startCompactBench(port + 50))
+            : await peerContender(name, port + 100);
     try {
       console.log(`[${name}] ${contender.description}`);
       reports.push(await benchmark(name, contender));

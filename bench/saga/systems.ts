@@ -1,14 +1,21 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Broker } from '@cads/messaging';
 import { createNatsBroker } from '@cads/messaging-nats';
 import { natsUrl, postgresUrl } from '@cads/testing';
 import pg from 'pg';
 import pino from 'pino';
-import { clusterPortSpan, type RunningCluster, startCluster } from '../../apps/cli/src/cluster.ts';
+import {
+  clusterPortSpan,
+  ensureServiceDatabase,
+  type RunningCluster,
+  startCluster,
+} from '../../apps/cli/src/cluster.ts';
 import { startEmbedded } from '../../apps/cli/src/embedded.ts';
 import { type ServiceName, serviceNames } from '../../apps/cli/src/system.ts';
 import { waitReady } from './client.ts';
@@ -25,6 +32,8 @@ export interface BenchSystem {
   readonly notes: () => string[];
   /** Cluster mode: the supervisor (its processes, fault injection). */
   readonly cluster?: RunningCluster;
+  /** Processes of a system started without a supervisor, by label. */
+  readonly processes?: () => readonly { readonly label: string; readonly pid: number }[];
   dispose(): Promise<void>;
 }
 
@@ -182,3 +191,118 @@ export async function startClusterBench(
     },
   };
 }
+
+/**
+ * The process groups of the compact distributed deployment: the saga's four services in one
+ * process, the external systems' mock and the notifications provider in another, the BFF in
+ * a third. Every service keeps its own database, consumer and contracts (`cads run a,b,…`).
+ */
+export const compactGroups: readonly (readonly ServiceName[])[] = [
+  ['order', 'restaurant', 'rider', 'payment'],
+  ['externals', 'notifications'],
+  ['bff'],
+];
+
+/**
+ * Distributed mode in the compact topology (`compactGroups`): three `cads run` processes on
+ * PostgreSQL (a database per service) and NATS JetStream, on databases and a stream of this run
+ * only, as `startClusterBench`; no supervisor (nothing is killed here). `dispose` ends the
+ * processes and deletes what was created.
+ */
+export async function startCompactBench(preferredPort: number): Promise<BenchSystem> {
+  const adminUrl = process.env.CADS_POSTGRES_URL ?? postgresUrl;
+  const servers = process.env.CADS_NATS_URL ?? natsUrl;
+  const tag = randomUUID().replaceAll('-', '').slice(0, 8);
+  const databasePrefix = `cads_bench_${tag}`;
+  const natsStream = `CADS_BENCH_${tag}`;
+  const natsSubjectPrefix = `cadsbench${tag}`;
+  const adminToken = randomBytes(16).toString('hex');
+  const host = '127.0.0.1';
+  const basePort = await freePortRange(host, preferredPort, serviceNames.length);
+  const ordered = compactGroups.flat();
+  const portOf = (service: ServiceName) => basePort + ordered.indexOf(service);
+  const urls = Object.fromEntries(
+    serviceNames.map((service) => [service, `http://${host}:${portOf(service)}`]),
+  ) as Record<ServiceName, string>;
+
+  const broker = await createNatsBroker({
+    servers,
+    stream: natsStream,
+    subjectPrefix: natsSubjectPrefix,
+  });
+  const children: ChildProcess[] = [];
+  const stopChildren = () =>
+    Promise.all(
+      children.map(
+        (child) =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null || child.signalCode !== null) return resolve();
+            child.once('exit', () => resolve());
+            child.kill('SIGTERM');
+          }),
+      ),
+    );
+  const cleanUp = async () => {
+    await stopChildren();
+    await broker
+      .deleteStream()
+      .catch((error: unknown) => console.error('could not delete the stream', error));
+    await broker.close();
+    await dropDatabases(
+      adminUrl,
+      serviceNames.map((service) => `${databasePrefix}_${service}`),
+    );
+  };
+  try {
+    for (const service of serviceNames) {
+      await ensureServiceDatabase(adminUrl, service, databasePrefix);
+    }
+    const template = new URL(adminUrl);
+    template.pathname = `/${databasePrefix}_SERVICE`;
+    for (const group of compactGroups) {
+      const child = spawn(
+        process.execPath,
+        ['--import', import.meta.resolve('tsx'), cliMain, 'run', group.join(',')],
+        {
+          env: {
+            ...process.env,
+            CADS_DATABASE_URL: template.href.replace('SERVICE', '{service}'),
+            CADS_BROKER_URL: servers,
+            CADS_NATS_STREAM: natsStream,
+            CADS_NATS_SUBJECT_PREFIX: natsSubjectPrefix,
+            CADS_EXTERNALS_URL: urls.externals,
+            CADS_ORDER_URL: urls.order,
+            CADS_NOTIFICATIONS_URL: urls.notifications,
+            CADS_SESSION_SECRET: randomBytes(32).toString('base64url'),
+            CADS_ADMIN_TOKEN: adminToken,
+            CADS_HOST: host,
+            CADS_PORT: String(portOf(group[0]!)),
+            CADS_DATABASE_POOL: '5',
+            CADS_LOG_LEVEL: logLevel,
+          },
+          stdio: ['ignore', 'inherit', 'inherit'],
+        },
+      );
+      children.push(child);
+    }
+    await waitReady(Object.values(urls), 180_000);
+  } catch (error) {
+    await cleanUp();
+    throw error;
+  }
+  return {
+    mode: 'cluster',
+    description: `three processes (${compactGroups.map((group) => group.join(' + ')).join('; ')}) on PostgreSQL (a database per service) + NATS JetStream, ports ${basePort}–${basePort + serviceNames.length - 1}`,
+    urls,
+    broker,
+    adminToken,
+    notes: () => [],
+    processes: () =>
+      children.flatMap((child, index) =>
+        child.pid === undefined ? [] : [{ label: compactGroups[index]!.join(','), pid: child.pid }],
+      ),
+    dispose: cleanUp,
+  };
+}
+
+const cliMain = fileURLToPath(new URL('../../apps/cli/src/main.ts', import.meta.url));
