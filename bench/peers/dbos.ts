@@ -8,12 +8,12 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { open, readFile, rm } from 'node:fs/promises';
-import { Agent, request } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { httpRequest } from '../http.ts';
 import type { OrderOutcome, OrderRequest, PeerOptions, RunningPeer } from './peer.ts';
 
 const appDir = fileURLToPath(new URL('./dbos/', import.meta.url));
@@ -87,27 +87,6 @@ async function commitDurability(client: pg.Client): Promise<string> {
     : `PostgreSQL does not flush commits before acknowledging them here (fsync=${fsync}, synchronous_commit=${synchronousCommit}), so the latest checkpoints may be lost and their steps run again (made safe by the idempotency keys), or a corrupted cluster lose everything`;
 }
 
-type Answer = { readonly status: number; readonly body: string };
-
-function post(agent: Agent, url: string, body: string): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      url,
-      { method: 'POST', agent, headers: { 'content-type': 'application/json' } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }),
-        );
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
 /** Resolves once `GET /ready` answers 200; rejects when the app exits first or is too slow. */
 async function waitReady(url: string, child: ChildProcess): Promise<void> {
   const deadline = Date.now() + readyTimeoutMs;
@@ -149,11 +128,9 @@ export async function startDbosPeer(options: PeerOptions): Promise<RunningPeer> 
     return url.href;
   };
   const logPath = join(options.workDir, 'dbos-app.log');
-  const agent = new Agent({ keepAlive: true, maxSockets: 512 });
   let child: ChildProcess | undefined;
 
   const stop = async () => {
-    agent.destroy();
     if (child) await stopProcess(child);
     await withAdmin(options.postgresUrl, async (client) => {
       for (const name of Object.values(databases)) {
@@ -189,7 +166,7 @@ export async function startDbosPeer(options: PeerOptions): Promise<RunningPeer> 
     }
     const baseUrl = `http://127.0.0.1:${port}`;
     await waitReady(`${baseUrl}/ready`, child);
-    return running(child, baseUrl, agent, version, osCrash, stop);
+    return running(child, baseUrl, version, osCrash, stop);
   } catch (error) {
     await stop().catch((cleanup: unknown) => console.warn('[dbos] cleanup failed:', cleanup));
     throw error;
@@ -199,7 +176,6 @@ export async function startDbosPeer(options: PeerOptions): Promise<RunningPeer> 
 function running(
   child: ChildProcess,
   baseUrl: string,
-  agent: Agent,
   version: string,
   osCrash: string,
   stop: () => Promise<void>,
@@ -208,7 +184,10 @@ function running(
   return {
     description: `DBOS ${version} (one Node process + PostgreSQL)`,
     async order(order: OrderRequest): Promise<OrderOutcome> {
-      const answer = await post(agent, `${baseUrl}/orders`, JSON.stringify(order));
+      const answer = await httpRequest(`${baseUrl}/orders`, {
+        method: 'POST',
+        body: JSON.stringify(order),
+      });
       if (answer.status !== 200) {
         throw new Error(`POST /orders: ${answer.status} ${answer.body.slice(0, 200)}`);
       }

@@ -1,3 +1,5 @@
+import { type Answer, httpRequest } from '../http.ts';
+
 /**
  * What every system of the peer benchmark runs: the food saga, on the same CADS externals
  * service (restaurant, rider, payment) and the same CADS notifications service, doing the same
@@ -113,4 +115,35 @@ export interface RunningPeer {
   readonly durability: { readonly processCrash: string; readonly osCrash: string };
   /** Stops every process it started and removes what it created (databases, files). */
   stop(): Promise<void>;
+}
+
+/**
+ * One call with an idempotency key and a JSON body, as every peer makes it to the externals and
+ * the notifications service: resolves to the answer, whatever its status; rejects on a network
+ * error or after `timeoutMs`.
+ */
+export function callWithKey(
+  url: string,
+  method: 'POST' | 'DELETE',
+  key: string,
+  body: unknown,
+  timeoutMs = 30_000,
+): Promise<Answer> {
+  return httpRequest(url, {
+    method,
+    headers: { 'idempotency-key': key },
+    body: JSON.stringify(body),
+    timeoutMs,
+  });
+}
+
+/** The reason a refusal gives (`{ reason }`), else its status. */
+export function refusalReason(answer: Answer): string {
+  try {
+    const { reason } = JSON.parse(answer.body) as { reason?: unknown };
+    if (typeof reason === 'string' && reason !== '') return reason;
+  } catch {
+    // not JSON: the status says it
+  }
+  return `refused with ${answer.status}`;
 }

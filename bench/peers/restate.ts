@@ -2,12 +2,12 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { Agent, request } from 'node:http';
 import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { OrderOutcome, OrderRequest, PeerOptions, RunningPeer } from './peer.ts';
+import { httpRequest } from '../http.ts';
 
 /**
  * The Restate peer: one `restate-server` (the npm package's binary, single node, its defaults
@@ -116,36 +116,14 @@ function serverConfig(ports: Ports, baseDir: string): string {
   ].join('\n');
 }
 
-/** Keep-alive connections to the ingress and the admin API, enough for the load's concurrency. */
-const agent = new Agent({ keepAlive: true, maxSockets: 512 });
-
-interface Answer {
-  readonly status: number;
-  readonly body: string;
-}
-
-/** A POST; `timeoutMs` bounds a probe's wait (an order waits as long as its saga runs). */
-function send(
-  url: string,
-  headers: Record<string, string>,
-  body: string,
-  timeoutMs?: number,
-): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const headersWithType = { 'content-type': 'application/json', ...headers };
-    const req = request(url, { method: 'POST', agent, headers: headersWithType }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () =>
-        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
-      );
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    if (timeoutMs) req.setTimeout(timeoutMs, () => req.destroy(new Error('no answer in time')));
-    req.end(body);
+/** A POST through the benchmark's keep-alive connections; `timeoutMs` bounds a probe's wait. */
+const send = (url: string, headers: Record<string, string>, body: string, timeoutMs?: number) =>
+  httpRequest(url, {
+    method: 'POST',
+    headers,
+    body,
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
   });
-}
 
 interface Child {
   readonly label: string;

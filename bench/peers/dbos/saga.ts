@@ -9,21 +9,18 @@
  * Environment: EXTERNALS_URL, NOTIFICATIONS_URL, DATABASE_URL (the app's database, with the
  * `orders` table), SYSTEM_DATABASE_URL (DBOS's), PORT.
  */
-import {
-  Agent,
-  createServer,
-  type IncomingMessage,
-  request as httpRequest,
-  type ServerResponse,
-} from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { DBOS, type StepConfig } from '@dbos-inc/dbos-sdk';
 import pg from 'pg';
+import type { Answer } from '../../http.ts';
 import {
+  callWithKey,
   externalPaths,
   idempotencyKey,
   notificationOf,
   type OrderOutcome,
   type OrderRequest,
+  refusalReason,
 } from '../peer.ts';
 
 function required(name: string): string {
@@ -39,9 +36,6 @@ const config = {
   systemDatabaseUrl: required('SYSTEM_DATABASE_URL'),
   port: Number(required('PORT')),
 };
-
-/** Keep-alive connections to the externals and the notifications service. */
-const agent = new Agent({ keepAlive: true, maxSockets: 256 });
 
 /**
  * The app's own database. DBOS's idiomatic write would be a transaction on a datasource, which
@@ -68,12 +62,6 @@ const createOrders = `create table if not exists orders (
 
 type System = keyof typeof externalPaths;
 
-/** An HTTP answer that is final: retrying with the same idempotency key gets it again. */
-interface Answer {
-  readonly status: number;
-  readonly body: string;
-}
-
 /** A network error or a 5xx: thrown so that the step's retry policy tries again. */
 class TransientError extends Error {}
 
@@ -94,54 +82,18 @@ const httpRetries: StepConfig = {
 /** Retries any database error: the writes are idempotent. */
 const dbRetries = retrySchedule;
 
-const requestTimeoutMs = 30_000;
-
 /** One request with an idempotency key; resolves to a final answer, throws a TransientError. */
-function send(url: string, method: string, key: string, payload: unknown): Promise<Answer> {
-  const body = JSON.stringify(payload);
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      url,
-      {
-        method,
-        agent,
-        timeout: requestTimeoutMs,
-        // An explicit length: Node sends a DELETE's body unframed otherwise.
-        headers: {
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(body),
-          'idempotency-key': key,
-        },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('error', (error) => reject(new TransientError(error.message)));
-        res.on('end', () => {
-          const answer = { status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() };
-          if (answer.status >= 500) {
-            reject(new TransientError(`${method} ${url}: ${answer.status} ${answer.body}`));
-          } else resolve(answer);
-        });
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`no answer in ${requestTimeoutMs} ms`)));
-    req.on('error', (error) => reject(new TransientError(`${method} ${url}: ${error.message}`)));
-    req.end(body);
+async function send(url: string, method: 'POST' | 'DELETE', key: string, payload: unknown) {
+  const answer = await callWithKey(url, method, key, payload).catch((error: Error) => {
+    throw new TransientError(`${method} ${url}: ${error.message}`);
   });
+  if (answer.status >= 500) {
+    throw new TransientError(`${method} ${url}: ${answer.status} ${answer.body}`);
+  }
+  return answer;
 }
 
 const succeeded = (answer: Answer) => answer.status >= 200 && answer.status < 300;
-
-function reasonOf(answer: Answer): string {
-  try {
-    const { reason } = JSON.parse(answer.body) as { reason?: unknown };
-    if (typeof reason === 'string') return reason;
-  } catch {
-    // not JSON: the status says it
-  }
-  return `HTTP ${answer.status}`;
-}
 
 type Booking<T> =
   { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string };
@@ -154,7 +106,7 @@ function book<T>(system: System, orderId: string, payload: object): Promise<Book
       const answer = await send(url, 'POST', idempotencyKey(orderId, system, 'do'), payload);
       return succeeded(answer)
         ? { ok: true, value: JSON.parse(answer.body) as T }
-        : { ok: false, reason: reasonOf(answer) };
+        : { ok: false, reason: refusalReason(answer) };
     },
     { name: `${system}.do`, ...httpRetries },
   );
@@ -167,7 +119,8 @@ function undo(system: System, orderId: string, userId: string): Promise<void> {
     async () => {
       const key = idempotencyKey(orderId, system, 'undo');
       const answer = await send(url, 'DELETE', key, { orderId, userId });
-      if (!succeeded(answer)) throw new Error(`${system} refused its undo: ${reasonOf(answer)}`);
+      if (!succeeded(answer))
+        throw new Error(`${system} refused its undo: ${refusalReason(answer)}`);
     },
     { name: `${system}.undo`, ...httpRetries },
   );
@@ -206,7 +159,7 @@ function notify(outcome: OrderOutcome, userId: string): Promise<void> {
     async () => {
       const url = `${config.notificationsUrl}/api/notifications`;
       const answer = await send(url, 'POST', notification.eventId, notification);
-      if (!succeeded(answer)) throw new Error(`notification refused: ${reasonOf(answer)}`);
+      if (!succeeded(answer)) throw new Error(`notification refused: ${refusalReason(answer)}`);
     },
     { name: 'notify', ...httpRetries },
   );
@@ -312,7 +265,6 @@ async function shutdown(): Promise<void> {
   server.closeAllConnections();
   await DBOS.shutdown();
   await appDb.end();
-  agent.destroy();
 }
 
 async function main(): Promise<void> {

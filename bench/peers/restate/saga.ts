@@ -11,16 +11,18 @@
  * idempotent (idempotency keys of the order at the externals and the notifications, `on
  * conflict do nothing` / plain `update` in the table).
  */
-import { Agent, request as httpRequest } from 'node:http';
 import http2 from 'node:http2';
 import * as restate from '@restatedev/restate-sdk';
 import pg from 'pg';
+import type { Answer } from '../../http.ts';
 import {
+  callWithKey,
   externalPaths,
   idempotencyKey,
   notificationOf,
   type OrderOutcome,
   type OrderRequest,
+  refusalReason,
 } from '../peer.ts';
 
 type System = keyof typeof externalPaths;
@@ -55,36 +57,6 @@ function requiredEnv(name: string): string {
 
 const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 10 });
 
-/** Keep-alive connections to the externals and the notifications service. */
-const agent = new Agent({ keepAlive: true, maxSockets: 256 });
-
-interface Answer {
-  readonly status: number;
-  readonly body: string;
-}
-
-function send(url: string, method: string, key: string, body: unknown): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const payload = JSON.stringify(body);
-    // An explicit length: Node sends a DELETE's body neither chunked nor measured otherwise.
-    const headers = {
-      'content-type': 'application/json',
-      'content-length': String(Buffer.byteLength(payload)),
-      'idempotency-key': key,
-    };
-    const req = httpRequest(url, { method, agent, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () =>
-        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
-      );
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
-
 /**
  * An answer as a step's result: 2xx is the parsed body. A 5xx (not final, per the externals'
  * contract) or a network error throws a plain error, which Restate retries with backoff. Any
@@ -96,19 +68,9 @@ function settle<T>(answer: Answer, what: string, refusable: boolean): T {
     return (answer.body ? JSON.parse(answer.body) : undefined) as T;
   }
   if (refusable && answer.status < 500) {
-    throw new restate.TerminalError(reasonOf(answer), { errorCode: answer.status });
+    throw new restate.TerminalError(refusalReason(answer), { errorCode: answer.status });
   }
   throw new Error(`${what}: ${answer.status} ${answer.body.slice(0, 200)}`);
-}
-
-function reasonOf(answer: Answer): string {
-  try {
-    const { reason } = JSON.parse(answer.body) as { reason?: unknown };
-    if (typeof reason === 'string' && reason) return reason;
-  } catch {
-    // not JSON: fall back to the status
-  }
-  return `refused with ${answer.status}`;
 }
 
 /**
@@ -123,7 +85,7 @@ async function callExternal<T>(
 ): Promise<T> {
   const method = action === 'do' ? 'POST' : 'DELETE';
   const url = `${config.externalsUrl}${externalPaths[system]}`;
-  const answer = await send(url, method, idempotencyKey(orderId, system, action), body);
+  const answer = await callWithKey(url, method, idempotencyKey(orderId, system, action), body);
   return settle<T>(answer, `${method} ${externalPaths[system]}`, action === 'do');
 }
 
@@ -167,7 +129,7 @@ async function notify(outcome: OrderOutcome, userId: string): Promise<void> {
   const notification = notificationOf(outcome, userId);
   const url = `${config.notificationsUrl}/api/notifications`;
   settle(
-    await send(url, 'POST', notification.eventId, notification),
+    await callWithKey(url, 'POST', notification.eventId, notification),
     'POST /api/notifications',
     true,
   );
