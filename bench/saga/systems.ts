@@ -101,6 +101,45 @@ async function dropDatabases(adminUrl: string, names: readonly string[]): Promis
 }
 
 /**
+ * What a distributed benchmark run creates on the servers, named for this run only
+ * (`cads_bench_<tag>_<service>` databases, stream `CADS_BENCH_<tag>` on subjects
+ * `cadsbench<tag>.*`), so a real `cads_*` deployment on the same servers is never touched: the
+ * names, a broker on the stream (it sees the finals), and `cleanUp`, which deletes them all.
+ */
+async function benchResources() {
+  const adminUrl = process.env.CADS_POSTGRES_URL ?? postgresUrl;
+  const servers = process.env.CADS_NATS_URL ?? natsUrl;
+  const tag = randomUUID().replaceAll('-', '').slice(0, 8);
+  const names = {
+    databasePrefix: `cads_bench_${tag}`,
+    natsStream: `CADS_BENCH_${tag}`,
+    natsSubjectPrefix: `cadsbench${tag}`,
+  };
+  const broker = await createNatsBroker({
+    servers,
+    stream: names.natsStream,
+    subjectPrefix: names.natsSubjectPrefix,
+  });
+  return {
+    adminUrl,
+    servers,
+    ...names,
+    adminToken: randomBytes(16).toString('hex'),
+    broker,
+    cleanUp: async () => {
+      await broker
+        .deleteStream()
+        .catch((error: unknown) => console.error('could not delete the stream', error));
+      await broker.close();
+      await dropDatabases(
+        adminUrl,
+        serviceNames.map((service) => `${names.databasePrefix}_${service}`),
+      );
+    },
+  };
+}
+
+/**
  * Cluster mode: `startCluster` (a `cads run <service>` process per service) on databases and a
  * JetStream stream of this run only (`cads_bench_<tag>_<service>`, stream `CADS_BENCH_<tag>` on
  * subjects `cadsbench<tag>.*`), so a real `cads_*` deployment on the same servers is never
@@ -110,33 +149,13 @@ export async function startClusterBench(
   preferredPort: number,
   instances?: Partial<Record<ServiceName, number>>,
 ): Promise<BenchSystem> {
-  const adminUrl = process.env.CADS_POSTGRES_URL ?? postgresUrl;
-  const servers = process.env.CADS_NATS_URL ?? natsUrl;
-  const tag = randomUUID().replaceAll('-', '').slice(0, 8);
-  const databasePrefix = `cads_bench_${tag}`;
-  const natsStream = `CADS_BENCH_${tag}`;
-  const natsSubjectPrefix = `cadsbench${tag}`;
-  const adminToken = randomBytes(16).toString('hex');
   const host = '127.0.0.1';
   const basePort = await freePortRange(host, preferredPort, clusterPortSpan);
   // The children inherit this process's environment.
   process.env.CADS_LOG_LEVEL = logLevel;
-
-  const broker = await createNatsBroker({
-    servers,
-    stream: natsStream,
-    subjectPrefix: natsSubjectPrefix,
-  });
-  const cleanUp = async () => {
-    await broker
-      .deleteStream()
-      .catch((error: unknown) => console.error('could not delete the stream', error));
-    await broker.close();
-    await dropDatabases(
-      adminUrl,
-      serviceNames.map((service) => `${databasePrefix}_${service}`),
-    );
-  };
+  const run = await benchResources();
+  const { adminUrl, servers, databasePrefix, natsStream, natsSubjectPrefix, adminToken } = run;
+  const { broker, cleanUp } = run;
   let cluster;
   try {
     cluster = await startCluster({
@@ -210,13 +229,6 @@ export const compactGroups: readonly (readonly ServiceName[])[] = [
  * processes and deletes what was created.
  */
 export async function startCompactBench(preferredPort: number): Promise<BenchSystem> {
-  const adminUrl = process.env.CADS_POSTGRES_URL ?? postgresUrl;
-  const servers = process.env.CADS_NATS_URL ?? natsUrl;
-  const tag = randomUUID().replaceAll('-', '').slice(0, 8);
-  const databasePrefix = `cads_bench_${tag}`;
-  const natsStream = `CADS_BENCH_${tag}`;
-  const natsSubjectPrefix = `cadsbench${tag}`;
-  const adminToken = randomBytes(16).toString('hex');
   const host = '127.0.0.1';
   const basePort = await freePortRange(host, preferredPort, serviceNames.length);
   const ordered = compactGroups.flat();
@@ -225,11 +237,9 @@ export async function startCompactBench(preferredPort: number): Promise<BenchSys
     serviceNames.map((service) => [service, `http://${host}:${portOf(service)}`]),
   ) as Record<ServiceName, string>;
 
-  const broker = await createNatsBroker({
-    servers,
-    stream: natsStream,
-    subjectPrefix: natsSubjectPrefix,
-  });
+  const run = await benchResources();
+  const { adminUrl, servers, databasePrefix, natsStream, natsSubjectPrefix, adminToken } = run;
+  const { broker } = run;
   const children: ChildProcess[] = [];
   const stopChildren = () =>
     Promise.all(
@@ -244,14 +254,7 @@ export async function startCompactBench(preferredPort: number): Promise<BenchSys
     );
   const cleanUp = async () => {
     await stopChildren();
-    await broker
-      .deleteStream()
-      .catch((error: unknown) => console.error('could not delete the stream', error));
-    await broker.close();
-    await dropDatabases(
-      adminUrl,
-      serviceNames.map((service) => `${databasePrefix}_${service}`),
-    );
+    await run.cleanUp();
   };
   try {
     for (const service of serviceNames) {
