@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import {
+  createNamedTestDatabase,
   createTestDatabase,
   postgresSkipReason,
   postgresUrl,
@@ -84,24 +85,14 @@ describe.skipIf(skip !== undefined)(
       url.pathname = `/${name}`;
       return url.toString();
     };
-    const admin = async (statement: string) => {
-      const client = new pg.Client({ connectionString: postgresUrl });
-      await client.connect();
-      try {
-        await client.query(statement);
-      } finally {
-        await client.end();
-      }
-    };
+    const databases: TestDatabase[] = [];
 
     beforeAll(async () => {
-      for (const name of Object.values(names)) await admin(`create database "${name}"`);
+      for (const name of Object.values(names)) databases.push(await createNamedTestDatabase(name));
     });
 
     afterAll(async () => {
-      for (const name of Object.values(names)) {
-        await admin(`drop database if exists "${name}" with (force)`);
-      }
+      for (const database of databases) await database.drop();
     });
 
     const run = (services: string, databaseUrl: string, port: number) =>

@@ -2,6 +2,7 @@ export type { TestDatabase } from './servers.ts';
 export {
   chromiumPath,
   chromiumSkipReason,
+  createNamedTestDatabase,
   createTestDatabase,
   natsSkipReason,
   natsUrl,

@@ -81,7 +81,14 @@ export interface TestDatabase {
 
 /** Creates a uniquely named database on the test server, so parallel suites never collide. */
 export async function createTestDatabase(prefix = 'cads_test'): Promise<TestDatabase> {
-  const name = `${prefix}_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+  return createNamedTestDatabase(`${prefix}_${randomUUID().replaceAll('-', '').slice(0, 12)}`);
+}
+
+/**
+ * A database with exactly this name (a test that needs names of a pattern, e.g. one per
+ * service), which the test makes unique and drops.
+ */
+export async function createNamedTestDatabase(name: string): Promise<TestDatabase> {
   await admin(`create database "${name}"`);
   const url = new URL(postgresUrl);
   url.pathname = `/${name}`;
