@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tableOutbox } from '@cads/consumer';
 import type { Message } from '@cads/messaging';
 import { createTestbed, type Testbed } from './testing/index.ts';
-import { installSagaDeadlineTables, sagaDeadlines } from './saga-deadlines.ts';
+import { countDueDeadlines, installSagaDeadlineTables, sagaDeadlines } from './saga-deadlines.ts';
 import type { ServiceDefinition } from './service.ts';
 
 const Ref = { parcelId: Type.String(), customerId: Type.String() };
@@ -144,6 +144,18 @@ describe('saga deadlines', () => {
     expect(recorder.messages.map((message) => message.subject)).toEqual(['p1']);
     const { rows } = await restarted.db.query(sql`select * from cads_saga_deadlines`);
     expect(rows).toEqual([]);
+  });
+
+  it('counts the deadlines due at a time, and none where the table is not installed', async () => {
+    const tracker = trackerOf({ now: startedAt.getTime() });
+    const shop = await testbed.start({ ...tracker.definition, run: undefined });
+    const other = await testbed.start({ name: 'other' });
+    await place(shop.db, tracker, 'p1');
+    const dueAt = new Date(startedAt.getTime() + tracker.deadlines.afterMs);
+
+    expect(await countDueDeadlines(shop.db, new Date(dueAt.getTime() - 1))).toBe(0);
+    expect(await countDueDeadlines(shop.db, dueAt)).toBe(1);
+    expect(await countDueDeadlines(other.db, dueAt)).toBeUndefined();
   });
 
   it('refuses to arm a deadline whose event would break its contract', async () => {

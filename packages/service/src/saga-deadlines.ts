@@ -23,6 +23,23 @@ export async function installSagaDeadlineTables(db: Database): Promise<void> {
   await migrate(db, 'cads.saga-deadline', await loadMigrations(migrationsDirectory));
 }
 
+/**
+ * How many deadlines of the tracker's database are due at `at`, of any saga; `undefined` when
+ * the deadline table is not installed there (the service tracks no saga). For tests and tools
+ * that wait for due deadlines to fire.
+ */
+export async function countDueDeadlines(db: Queryable, at: Date): Promise<number | undefined> {
+  const installed = await db.query<{ present: boolean }>(
+    sql`select to_regclass('cads_saga_deadlines') is not null as present`,
+  );
+  if (!installed.rows[0]?.present) return undefined;
+  const { rows } = await db.query<{ due: number }>(
+    sql`select count(*)::int as due from cads_saga_deadlines
+        where due_at <= ${at.toISOString()}::timestamptz`,
+  );
+  return rows[0]?.due ?? 0;
+}
+
 /** The reason a saga's deadline event gives. */
 export const timedOutReason = 'timed out';
 
