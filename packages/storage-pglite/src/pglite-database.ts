@@ -1,4 +1,3 @@
-import { PGlite, types, type Results } from '@electric-sql/pglite';
 import {
   type Database,
   type QueryResult,
@@ -8,6 +7,7 @@ import {
 } from '@cads/storage';
 import { PreparedStatements } from './prepared-statements.ts';
 import { restrictToOwner } from './restrict-to-owner.ts';
+import { type PgliteThread, startPgliteThread, type ThreadResult } from './pglite-thread.ts';
 
 export interface PgliteHostOptions {
   /**
@@ -28,15 +28,13 @@ export interface PgliteHost {
   close(): Promise<void>;
 }
 
-const parsers = {
-  // int8 (counts, positions) as numbers, like the PostgreSQL adapter: exact below 2^53.
-  [types.INT8]: (value: string) => Number(value),
-};
-
 /**
- * Opens PGlite. PGlite runs one statement at a time on one connection; statements and
- * transactions of all schemas are queued in call order. A transaction holds the instance for
- * its whole duration, so work inside `transaction()` must use its `tx`, never the `Database`.
+ * Opens PGlite on a worker thread of its own, so the database and the services of the process
+ * use two cores rather than one. Statements and transactions of all schemas run one at a time
+ * on its one connection, in call order; they are handed over without waiting for earlier ones,
+ * so the instance does not idle while this thread is busy. A transaction holds the instance
+ * for its whole duration, so work inside `transaction()` must use its `tx`, never the
+ * `Database`.
  *
  * On disk, the data directory and everything in it lose every group and other permission
  * (directories 0700, files 0600) before PGlite opens it (data left by earlier versions), once
@@ -48,60 +46,40 @@ const parsers = {
 export async function openPglite(options: PgliteHostOptions = {}): Promise<PgliteHost> {
   const { dataDir } = options;
   if (dataDir !== undefined) await restrictToOwnerIfExists(dataDir);
-  const pglite = await PGlite.create({ ...(dataDir === undefined ? {} : { dataDir }), parsers });
+  const thread = await startPgliteThread(dataDir);
+  const prepared = new PreparedStatements();
   try {
     // Parameters are sent as literals (see PreparedStatements), which is only safe with this on.
-    const [settings] = await pglite.exec('show standard_conforming_strings');
-    if (settings?.rows[0]?.standard_conforming_strings !== 'on') {
+    const [settings] = await thread.run<ThreadResult[]>({
+      op: 'run',
+      schema: new SqlIdentifier('public'),
+      text: 'show standard_conforming_strings',
+      combine: false,
+    });
+    const setting = (settings?.rows[0] as Row | undefined)?.standard_conforming_strings;
+    if (setting !== 'on') {
       throw new Error('PGlite must run with standard_conforming_strings on');
     }
     // Opening wrote files with PGlite's own modes: 0666 when it initialised the directory, and
     // the relation cache (0644) every time.
     if (dataDir !== undefined) await restrictToOwner(dataDir);
   } catch (error) {
-    await pglite.close();
+    await thread.close();
     throw error;
   }
-  const prepared = new PreparedStatements();
-  let queue: Promise<unknown> = Promise.resolve();
-  let searchPath: string | undefined;
-
-  /**
-   * Runs `work` alone on the instance, with `search_path` set to `schema`: when the path has to
-   * change, `work` gets the `set` statement to send with its first statement (a transaction
-   * sends it with BEGIN: one round trip, not two).
-   */
-  const exclusive = <T>(
-    schema: SqlIdentifier,
-    work: (prefix: string) => Promise<T>,
-  ): Promise<T> => {
-    const run = () => {
-      if (searchPath === schema.name) return work('');
-      // Unknown until `work` succeeds (a rolled-back transaction undoes the switch): after a
-      // failure the next one sets it again.
-      searchPath = undefined;
-      const prefix = `set search_path to ${schema.quoted}, public;\n`;
-      return work(prefix).then((result) => {
-        searchPath = schema.name;
-        return result;
-      });
-    };
-    const result = queue.then(run, run);
-    queue = result.catch(() => undefined);
-    return result;
-  };
-
   return {
     async database(name) {
       const schema = new SqlIdentifier(name);
-      await exclusive(schema, (prefix) =>
-        pglite.exec(`create schema if not exists ${schema.quoted};\n${prefix}`),
-      );
-      return createSchemaDatabase(pglite, schema, exclusive, prepared);
+      await thread.run({
+        op: 'run',
+        schema,
+        text: `create schema if not exists ${schema.quoted}`,
+        combine: false,
+      });
+      return createSchemaDatabase(thread, schema, prepared);
     },
     async close() {
-      await queue;
-      await pglite.close();
+      await thread.close();
       if (dataDir !== undefined) await restrictToOwner(dataDir);
     },
   };
@@ -115,70 +93,50 @@ async function restrictToOwnerIfExists(dir: string): Promise<void> {
   }
 }
 
-type Exclusive = <T>(schema: SqlIdentifier, work: (prefix: string) => Promise<T>) => Promise<T>;
-interface PgliteQueryable {
-  query<T>(query: string, params?: unknown[]): Promise<Results<T>>;
-  exec(query: string): Promise<Array<Results>>;
-}
+type Row = Record<string, unknown>;
 
 function createSchemaDatabase(
-  pglite: PGlite,
+  thread: PgliteThread,
   schema: SqlIdentifier,
-  exclusive: Exclusive,
   prepared: PreparedStatements,
 ): Database {
   const listeners = new Set<() => Promise<void>>();
   return {
     dialect: 'pglite',
     schema: schema.name,
-    query: (statement, values) =>
-      exclusive(schema, (prefix) => run(pglite, prepared, schema, statement, values, prefix)),
-    // BEGIN/COMMIT sent directly rather than through `pglite.transaction`: the host's queue
-    // already keeps everything else off the instance, and BEGIN (with the search path switch)
-    // then rides on the transaction's first statement: one message fewer per transaction.
-    transaction: (work) =>
-      exclusive(schema, async (prefix) => {
-        // After BEGIN, so a rollback also undoes the switch (and the path is set again next time).
-        let opening = `begin;\n${prefix}`;
-        let open = true;
-        const queryable: Queryable = {
-          query: (statement, values) => {
-            if (!open) return Promise.reject(new Error('the transaction has ended'));
-            const lead = opening;
-            opening = '';
-            return run(pglite, prepared, schema, statement, values, lead);
-          },
-        };
-        try {
-          const result = await work(queryable);
-          open = false;
-          // A transaction that ran no statement has nothing to commit, but the path it was
-          // given must still be set: the queue records it as set once `work` succeeds.
-          if (opening === '') await pglite.exec('commit');
-          else if (prefix !== '') await pglite.exec(prefix);
-          return result;
-        } catch (error) {
-          if (open) {
-            open = false;
-            if (opening === '') await pglite.exec('rollback');
-          }
-          throw error;
-        }
-      }),
+    query: (statement, values) => run(thread, prepared, schema, undefined, statement, values),
+    transaction: async (work) => {
+      const tx = thread.transactionId();
+      // Not awaited before the work starts: the worker keeps the transaction's statements until
+      // it begins, so the first one goes out at once (one round trip fewer per transaction).
+      const begun = thread.run({ op: 'begin', tx, schema });
+      begun.catch(() => undefined);
+      let open = true;
+      const queryable: Queryable = {
+        query: (statement, values) => {
+          if (!open) return Promise.reject(new Error('the transaction has ended'));
+          return run(thread, prepared, schema, tx, statement, values);
+        },
+      };
+      let result;
+      try {
+        result = await work(queryable);
+        await begun;
+      } catch (error) {
+        open = false;
+        // The work's error is the one to report; a rollback that fails too leaves nothing to add.
+        await thread.run({ op: 'end', tx, commit: false }).catch(() => undefined);
+        throw error;
+      }
+      open = false;
+      await thread.run({ op: 'end', tx, commit: true });
+      return result;
+    },
     async listen(channel, onNotify) {
-      // Through the queue: a LISTEN must not land inside another schema's transaction.
-      const unlisten = await exclusive(schema, async (prefix) => {
-        if (prefix !== '') await pglite.exec(prefix);
-        return pglite.listen(new SqlIdentifier(channel).name, onNotify);
-      });
+      const unlisten = await thread.listen(schema, new SqlIdentifier(channel).name, onNotify);
       const stop = async () => {
         if (!listeners.delete(stop)) return;
-        if (!pglite.closed) {
-          await exclusive(schema, async (prefix) => {
-            if (prefix !== '') await pglite.exec(prefix);
-            await unlisten();
-          });
-        }
+        await unlisten();
       };
       listeners.add(stop);
       return stop;
@@ -191,33 +149,38 @@ function createSchemaDatabase(
 }
 
 async function run<Row>(
-  target: PgliteQueryable,
+  thread: PgliteThread,
   prepared: PreparedStatements,
   schema: SqlIdentifier,
+  tx: number | undefined,
   statement: Parameters<Queryable['query']>[0],
   values: readonly unknown[] | undefined,
-  prefix: string,
 ): Promise<QueryResult<Row>> {
   const { text, values: params } = toStatement(statement, values);
   const call = params.length === 0 ? undefined : prepared.render(schema.name, text, params);
-  // Otherwise sent on its own: a statement such as VACUUM refuses to share a query string.
-  if (prefix !== '' && !call) await target.exec(prefix);
-  if (params.length === 0 || call) {
-    let results: Results[];
-    try {
-      results = await target.exec(call ? `${prefix}${call.text}` : text);
-    } catch (error) {
-      call?.forget();
-      throw error;
-    }
-    const last = results.at(-1);
-    return { rows: (last?.rows ?? []) as Row[], rowCount: countOf(last) };
+  const request = call
+    ? { op: 'run' as const, tx, schema, text: call.text, combine: true }
+    : {
+        op: 'run' as const,
+        tx,
+        schema,
+        text,
+        combine: false,
+        ...(params.length === 0 ? {} : { params: [...params] }),
+      };
+  let result: ThreadResult | ThreadResult[];
+  try {
+    result = await thread.run<ThreadResult | ThreadResult[]>(request);
+  } catch (error) {
+    call?.settle(false);
+    throw error;
   }
-  const result = await target.query<Row>(text, [...params]);
-  return { rows: result.rows, rowCount: countOf(result) };
+  call?.settle(true);
+  const last = Array.isArray(result) ? result.at(-1) : result;
+  return { rows: (last?.rows ?? []) as Row[], rowCount: countOf(last) };
 }
 
-function countOf(result: Results<unknown> | undefined): number {
+function countOf(result: ThreadResult | undefined): number {
   if (!result) return 0;
   return result.rowCount ?? result.affectedRows ?? result.rows.length;
 }

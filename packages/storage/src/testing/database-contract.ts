@@ -88,6 +88,62 @@ export function describeDatabaseContract(
       expect(deleted.rowCount).toBe(2);
     });
 
+    it('reports the row count of reads, the first run of a statement and the next ones alike', async () => {
+      await db.query('create table read_counted (id int primary key)');
+      await db.query('insert into read_counted select generate_series(1, 5)');
+      const read = (queryable: Pick<Database, 'query'>) =>
+        queryable.query(sql`select id from read_counted where id <= ${3}`);
+      for (const result of [await read(db), await read(db), await db.transaction(read)]) {
+        expect(result.rowCount).toBe(3);
+        expect(result.rows).toHaveLength(3);
+      }
+    });
+
+    it("keeps a PostgreSQL error's code, and the real error when a new statement fails twice at once", async () => {
+      await db.query('create table unique_ids (id int primary key)');
+      await db.query(sql`insert into unique_ids values (${1})`);
+      await expect(db.query(sql`insert into unique_ids values (${1})`)).rejects.toMatchObject({
+        code: '23505',
+      });
+      // Both calls go out before the first has run: neither may fail for another reason.
+      const missing = sql`select * from no_such_table where id = ${1}`;
+      const results = await Promise.allSettled([db.query(missing), db.query(missing)]);
+      for (const result of results) {
+        expect(result.status).toBe('rejected');
+        expect((result as PromiseRejectedResult).reason).toMatchObject({ code: '42P01' });
+      }
+    });
+
+    it('runs many statements and transactions of two schemas at once, each with its own result', async () => {
+      const other = await harness.open(`contract_${randomUUID().slice(0, 8)}`);
+      try {
+        await db.query('create table busy (v int)');
+        await other.query('create table busy (v int)');
+        const writes = Array.from({ length: 40 }, (_, i) => {
+          const target = i % 2 === 0 ? db : other;
+          return i % 4 < 2
+            ? target.query(sql`insert into busy values (${i}) returning v`)
+            : target.transaction(async (tx) => {
+                await tx.query(sql`insert into busy values (${i})`);
+                return tx.query(sql`select ${i}::int as v`);
+              });
+        });
+        const results = await Promise.all(writes);
+        expect(results.map((result) => (result.rows[0] as { v: number }).v)).toEqual(
+          Array.from({ length: 40 }, (_, i) => i),
+        );
+        const values = async (target: Database) =>
+          (await target.query<{ v: number }>('select v from busy order by v')).rows.map(
+            (row) => row.v,
+          );
+        const all = Array.from({ length: 40 }, (_, i) => i);
+        expect(await values(db)).toEqual(all.filter((i) => i % 2 === 0));
+        expect(await values(other)).toEqual(all.filter((i) => i % 2 === 1));
+      } finally {
+        await other.close();
+      }
+    });
+
     it('runs a script of several statements when given no values', async () => {
       await db.query('create table scripted (id int); insert into scripted values (1), (2);');
       const { rows } = await db.query<{ count: number }>(
