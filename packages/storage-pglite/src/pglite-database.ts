@@ -4,6 +4,7 @@ import {
   type Queryable,
   SqlIdentifier,
   toStatement,
+  isStalePlan,
 } from '@cads/storage';
 import { PreparedStatements } from './prepared-statements.ts';
 import { restrictToOwner } from './restrict-to-owner.ts';
@@ -157,25 +158,35 @@ async function run<Row>(
   values: readonly unknown[] | undefined,
 ): Promise<QueryResult<Row>> {
   const { text, values: params } = toStatement(statement, values);
-  const call = params.length === 0 ? undefined : prepared.render(schema.name, text, params);
-  const request = call
-    ? { op: 'run' as const, tx, schema, text: call.text, combine: true }
-    : {
-        op: 'run' as const,
-        tx,
-        schema,
-        text,
-        combine: false,
-        ...(params.length === 0 ? {} : { params: [...params] }),
-      };
+  const send = async () => {
+    const call = params.length === 0 ? undefined : prepared.render(schema.name, text, params);
+    const request = call
+      ? { op: 'run' as const, tx, schema, text: call.text, combine: true }
+      : {
+          op: 'run' as const,
+          tx,
+          schema,
+          text,
+          combine: false,
+          ...(params.length === 0 ? {} : { params: [...params] }),
+        };
+    try {
+      const result = await thread.run<ThreadResult | ThreadResult[]>(request);
+      call?.settle(true);
+      return result;
+    } catch (error) {
+      call?.settle(false);
+      throw error;
+    }
+  };
   let result: ThreadResult | ThreadResult[];
   try {
-    result = await thread.run<ThreadResult | ThreadResult[]>(request);
+    result = await send();
   } catch (error) {
-    call?.settle(false);
-    throw error;
+    // The failed statement was forgotten: it is prepared again (see isStalePlan).
+    if (tx !== undefined || !isStalePlan(error)) throw error;
+    result = await send();
   }
-  call?.settle(true);
   const last = Array.isArray(result) ? result.at(-1) : result;
   return { rows: (last?.rows ?? []) as Row[], rowCount: countOf(last) };
 }

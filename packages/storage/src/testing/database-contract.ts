@@ -114,6 +114,26 @@ export function describeDatabaseContract(
       }
     });
 
+    it('keeps running a statement after its table changed under it, at once outside a transaction', async () => {
+      await db.query('create table altered (id int primary key)');
+      await db.query('insert into altered values (1)');
+      const read = (queryable: Pick<Database, 'query'>) =>
+        queryable.query(sql`select * from altered where id = ${1}`);
+      // Several runs, so that every connection a pool would use has prepared it.
+      await Promise.all(Array.from({ length: 12 }, () => read(db)));
+      await db.query("alter table altered add column extra text default 'x'");
+      expect((await read(db)).rows).toEqual([{ id: 1, extra: 'x' }]);
+      // In a transaction a stale statement aborts it; run again, it succeeds.
+      const again = async (): Promise<unknown[]> => {
+        try {
+          return (await db.transaction(read)).rows;
+        } catch {
+          return (await db.transaction(read)).rows;
+        }
+      };
+      for (let i = 0; i < 12; i += 1) expect(await again()).toEqual([{ id: 1, extra: 'x' }]);
+    });
+
     it('runs many statements and transactions of two schemas at once, each with its own result', async () => {
       const other = await harness.open(`contract_${randomUUID().slice(0, 8)}`);
       try {
