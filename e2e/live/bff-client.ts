@@ -249,3 +249,48 @@ async function openWs(url: string, cookie: string): Promise<LiveReader & { pings
     },
   };
 }
+
+/** The status a WebSocket handshake with `origin` gets (101 when it is upgraded). */
+export function wsHandshakeStatus(
+  bffUrl: string,
+  orderId: string,
+  cookie: string,
+  origin: string,
+): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(`${bffUrl.replace(/^http/, 'ws')}/api/orders/${orderId}/ws`, {
+      headers: { cookie },
+      origin,
+    });
+    // Upgraded: closed properly once open, and settled when closed, so nothing stays behind.
+    socket.once('open', () => socket.close());
+    socket.once('close', () => resolve(101));
+    socket.once('unexpected-response', (_request, response) => {
+      resolve(response.statusCode ?? 0);
+      socket.terminate();
+    });
+    socket.once('error', reject);
+  });
+}
+
+/** The status of `GET path`, sent as written (no `..` resolved, unlike fetch). */
+export function rawGetStatus(bffUrl: string, path: string): Promise<number> {
+  const { hostname, port } = new URL(bffUrl);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => {
+      socket.write(
+        `GET ${path} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nConnection: close\r\n\r\n`,
+      );
+    });
+    let head = '';
+    socket.on('data', (chunk: Buffer) => {
+      head += chunk.toString('latin1');
+      const match = /^HTTP\/1\.1 (\d{3})/.exec(head);
+      if (match) {
+        resolve(Number(match[1]));
+        socket.destroy();
+      }
+    });
+    socket.on('error', reject);
+  });
+}

@@ -9,7 +9,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { noDelays, sagaClient, seedOrder, seedOutcomes } from '../saga/saga-client.ts';
 import { sessionSecret, type SystemUnderTest, systemVariants } from '../saga/system-harness.ts';
-import { bffBrowser, eventsSeen, types } from './bff-client.ts';
+import { bffBrowser, eventsSeen, rawGetStatus, types, wsHandshakeStatus } from './bff-client.ts';
 import { gatedOrderService, placedOrderView } from './gated-order-service.ts';
 
 const variants = await systemVariants();
@@ -142,6 +142,166 @@ describe(`the BFF (${preferred.name})`, { timeout: 90_000 }, () => {
     expect(saga.status).toBe(200);
     expect(saga.headers.getSetCookie()).toEqual([]);
     expect(await saga.json()).toEqual(foodSaga.describe());
+  });
+
+  it('refuses writes and live sockets a foreign page would send with the cookie, and NUL characters', async () => {
+    const browser = await bffBrowser(sut.system.urls.bff);
+    // The browser's own protections, on every answer.
+    const headers = (await browser.request('/api/session')).headers;
+    expect(headers.get('content-security-policy')).toMatch(/frame-ancestors 'none'/);
+    expect(headers.get('content-security-policy')).toMatch(/script-src 'self'(;|$)/);
+    expect(headers.get('x-content-type-options')).toBe('nosniff');
+    expect(headers.get('x-frame-options')).toBe('DENY');
+    expect(headers.get('referrer-policy')).toBe('no-referrer');
+    expect(headers.get('strict-transport-security')).toBeNull();
+    const place = (headers: Record<string, string>) =>
+      browser.request('/api/orders', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify(seedOrder),
+      });
+    const foreign: Array<Record<string, string>> = [
+      { origin: 'http://evil.example' },
+      { origin: 'null' },
+      { 'sec-fetch-site': 'cross-site' },
+    ];
+    for (const headers of foreign) {
+      const refused = await place(headers);
+      expect(refused.status, JSON.stringify(headers)).toBe(403);
+      expect(((await refused.json()) as { detail: string }).detail).toMatch(/another site/);
+    }
+    expect((await browser.json<{ orders: unknown[] }>('/api/orders')).orders).toEqual([]);
+    const accepted = await place({
+      origin: new URL(sut.system.urls.bff).origin,
+      'sec-fetch-site': 'same-origin',
+    });
+    expect(accepted.status).toBe(202);
+    const { orderId } = (await accepted.json()) as { orderId: string };
+    expect(
+      await wsHandshakeStatus(sut.system.urls.bff, orderId, browser.cookie, 'http://evil.example'),
+    ).toBe(403);
+    expect(
+      await wsHandshakeStatus(
+        sut.system.urls.bff,
+        orderId,
+        browser.cookie,
+        new URL(sut.system.urls.bff).origin,
+      ),
+    ).toBe(101);
+
+    // PostgreSQL text cannot hold NUL: refused at the door, never an internal error.
+    for (const path of [
+      '/api/orders/%00',
+      '/api/notifications?x=%00',
+      '/%00',
+      '/%2e%2e/%2e%2e/etc/passwd',
+    ]) {
+      const response = await browser.request(path);
+      expect([400, 404], path).toContain(response.status);
+    }
+    for (const path of [
+      '/../../etc/passwd',
+      '/..%2f..%2fetc/passwd',
+      '/assets/../../../etc/passwd',
+    ]) {
+      expect([400, 404], path).toContain(await rawGetStatus(sut.system.urls.bff, path));
+    }
+    const nul = await browser.request('/api/session', {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'a\u0000b' }),
+    });
+    expect(nul.status).toBe(400);
+    expect(((await nul.json()) as { errors: Array<{ field: string }> }).errors).toEqual([
+      expect.objectContaining({ field: 'body/name' }),
+    ]);
+  });
+
+  it('limits orders and session changes per user and per address, and open live connections', async () => {
+    // An instance of its own with small limits, on the same system.
+    const limited = await createService(
+      bffService({
+        orderUrl: sut.system.urls.order,
+        notificationsUrl: sut.system.urls.notifications,
+        sessionSecret,
+        limits: {
+          ordersPerUserPerMinute: 3,
+          ordersPerIpPerMinute: 5,
+          sessionChangesPerIpPerMinute: 2,
+          liveConnectionsPerUser: 2,
+          liveConnectionsPerIp: 3,
+        },
+      }).definition,
+      {
+        db: sut.system.databases.bff,
+        broker: sut.system.broker,
+        logger: pino({ level: 'silent' }),
+      },
+    );
+    await limited.start();
+    try {
+      const url = await limited.app.listen({ host: '127.0.0.1', port: 0 });
+      const [first, second, third] = [
+        await bffBrowser(url),
+        await bffBrowser(url),
+        await bffBrowser(url),
+      ];
+      const orders: string[] = [];
+      for (let i = 0; i < 3; i += 1) orders.push(await first.placeOrder(seedOrder));
+      const tooMany = async (browser: typeof first, reason: RegExp) => {
+        const response = await browser.request('/api/orders', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(seedOrder),
+        });
+        expect(response.status).toBe(429);
+        expect(Number(response.headers.get('retry-after'))).toBeGreaterThan(0);
+        expect(((await response.json()) as { detail: string }).detail).toMatch(reason);
+      };
+      await tooMany(first, /Too many orders: at most 3 a minute/);
+      // Another session from the same address: its own three, but the address has had four
+      // of its five (the refused one counts).
+      await second.placeOrder(seedOrder);
+      await tooMany(second, /from this address/);
+      // A refused order was never placed.
+      const placed = await first.json<{ orders: unknown[] }>('/api/orders');
+      expect(placed.orders).toHaveLength(3);
+
+      const name = (browser: typeof first) =>
+        browser.request('/api/session', {
+          method: 'PUT',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ name: 'Ana' }),
+        });
+      expect((await name(third)).status).toBe(200);
+      expect((await name(third)).status).toBe(200);
+      expect((await name(third)).status).toBe(429);
+
+      // Two live connections per user, three per address, SSE and WebSocket together.
+      const [a, b] = [await first.sse(orders[0]!), await first.sse(orders[1]!)];
+      expect([a.status, b.status]).toEqual([200, 200]);
+      const refused = await first.sse(orders[2]!);
+      expect(refused.status).toBe(429);
+      const origin = new URL(url).origin;
+      expect(await wsHandshakeStatus(url, orders[2]!, first.cookie, origin)).toBe(429);
+      const own = (await second.json<{ orders: Array<{ orderId: string }> }>('/api/orders'))
+        .orders[0]!.orderId;
+      const c = await second.sse(own);
+      expect(c.status).toBe(200);
+      // The address now holds three: the second user's next one is refused.
+      expect((await second.sse(own)).status).toBe(429);
+      // Closing one gives its slot back.
+      a.close();
+      await waitFor('the closed stream to give its slot back', async () => {
+        const again = await first.sse(orders[2]!);
+        again.close();
+        return again.status === 200;
+      });
+      b.close();
+      c.close();
+    } finally {
+      await limited.stop();
+    }
   });
 
   it('shows and streams a user only their own orders', async () => {

@@ -31,9 +31,11 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: new URL(`${name}.png`, screenshotDir).pathname, fullPage: true });
 }
 
-/** Fails the test on any request leaving the BFF's origin and on uncaught page errors. */
-export function guardPage(page: Page, origin: string): string[] {
-  const problems: string[] = [];
+/**
+ * Records into `problems` (which the suite asserts empty) any request leaving the BFF's origin,
+ * any uncaught page error and anything the page's Content-Security-Policy refused.
+ */
+export function guardPage(page: Page, origin: string, problems: string[]): void {
   page.on('request', (request) => {
     const url = request.url();
     if (!url.startsWith(origin) && !url.startsWith('data:') && !url.startsWith('blob:')) {
@@ -41,5 +43,9 @@ export function guardPage(page: Page, origin: string): string[] {
     }
   });
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  return problems;
+  page.on('console', (message) => {
+    if (/Content Security Policy/i.test(message.text())) {
+      problems.push(`refused by the CSP: ${message.text()}`);
+    }
+  });
 }

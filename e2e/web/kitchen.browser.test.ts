@@ -36,7 +36,7 @@ describe.skipIf(chromiumMissing)('the web app draws an added step', { timeout: 9
   async function order(dishes: Record<string, number>): Promise<Page> {
     const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
     const page = await context.newPage();
-    problems.push(...guardPage(page, sut.system.urls.bff));
+    guardPage(page, sut.system.urls.bff, problems);
     await page.goto(`${sut.system.urls.bff}/`);
     await page.getByTestId('restaurant-48hbfe4').click();
     for (const [dish, amount] of Object.entries(dishes)) {

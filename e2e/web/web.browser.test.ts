@@ -111,7 +111,7 @@ describe.skipIf(chromiumMissing)(
     ): Promise<{ context: BrowserContext; page: Page; userId: string }> {
       const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
       const page = await context.newPage();
-      problems.push(...guardPage(page, origins[transport]));
+      guardPage(page, origins[transport], problems);
       await page.goto(`${origins[transport]}/`);
       await poll(() => page.getByTestId('restaurant-48hbfe4').count()).toBe(1);
       const session = (await (
@@ -243,7 +243,7 @@ describe.skipIf(chromiumMissing)(
 
         // Back later: the inbox holds one notification of the right kind for that order.
         const back = await context.newPage();
-        problems.push(...guardPage(back, origins[transport]));
+        guardPage(back, origins[transport], problems);
         await back.goto(`${origins[transport]}/`);
         await poll(() => back.getByTestId('notifications-badge').textContent()).toBe('1');
         await back.getByTestId('nav-notifications').click();
@@ -321,7 +321,7 @@ describe.skipIf(chromiumMissing)(
     it('a first visit has one identity: nothing tied to the user is asked before the session', async () => {
       const context = await browser.newContext();
       const page = await context.newPage();
-      problems.push(...guardPage(page, origins.sse));
+      guardPage(page, origins.sse, problems);
       const sent: string[] = [];
       page.on('request', (request) => sent.push(new URL(request.url()).pathname));
       // A slow session answer: before the fix, the inbox request (without a cookie yet) made
@@ -400,7 +400,7 @@ describe.skipIf(chromiumMissing)(
         isMobile: true,
       });
       const page = await context.newPage();
-      problems.push(...guardPage(page, origins.sse));
+      guardPage(page, origins.sse, problems);
       await page.goto(`${origins.sse}/`);
       await page.getByTestId('restaurant-48hbfe4').click();
       await screenshot(page, 'menu-phone');

@@ -25,6 +25,7 @@ const codeByStatus: Readonly<Record<number, ProblemCode>> = {
   409: 'CADS_CONFLICT',
   413: 'CADS_PAYLOAD_TOO_LARGE',
   415: 'CADS_UNSUPPORTED_MEDIA_TYPE',
+  429: 'CADS_TOO_MANY_REQUESTS',
 };
 
 function property(value: unknown, key: string): unknown {

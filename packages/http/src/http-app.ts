@@ -18,6 +18,7 @@ import Type from 'typebox';
 import { installProblemHandlers, sendProblem } from './error-handler.ts';
 import { EventStreamRegistry } from './event-stream.ts';
 import { createMetricsRegistry, observeHttpRequests } from './metrics.ts';
+import { installNulGuard } from './nul-guard.ts';
 import { httpProblem, ProblemDetailsSchema } from './problem.ts';
 import { CheckResultSchema, type ReadinessCheck, runReadinessChecks } from './readiness.ts';
 import { createValidatorFactory } from './validation.ts';
@@ -157,6 +158,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
     done();
   });
   installProblemHandlers(app);
+  installNulGuard(app);
   observeHttpRequests(app, registry);
 
   // Awaited so that its onRoute hook sees every route registered after this function returns.

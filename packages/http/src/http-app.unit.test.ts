@@ -122,6 +122,53 @@ describe('unknown routes', () => {
   });
 });
 
+describe('NUL characters', () => {
+  it('are refused with 400 in the URL and in JSON bodies, before any route runs, and logged below error', async () => {
+    const { logger, lines } = capturedLogger();
+    const app = await build({ logger });
+    let ran = 0;
+    app.post(
+      '/things/:id',
+      { schema: { body: Type.Object({ name: Type.String(), tags: Type.Array(Type.String()) }) } },
+      () => {
+        ran += 1;
+        return { ok: true };
+      },
+    );
+    for (const url of ['/things/%00', '/things/a?x=%00', '/things/a?x=%2500%00', '/%00']) {
+      const response = await app.inject({ method: 'POST', url, payload: { name: 'a', tags: [] } });
+      expect(response.statusCode, url).toBe(400);
+      expect(response.json()).toMatchObject({ code: 'CADS_BAD_REQUEST', detail: /NUL/ });
+    }
+    const body = await app.inject({
+      method: 'POST',
+      url: '/things/a',
+      payload: { name: 'a', tags: ['ok', 'b\u0000'] },
+    });
+    expect(body.statusCode).toBe(400);
+    expect(body.json()).toMatchObject({
+      code: 'CADS_VALIDATION',
+      errors: [{ field: 'body/tags/1', reason: expect.stringMatching(/NUL/) as unknown }],
+    });
+    const key = await app.inject({
+      method: 'POST',
+      url: '/things/a',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"name":"a","tags":[],"x\\u0000":1}',
+    });
+    expect(key.statusCode).toBe(400);
+    expect(ran).toBe(0);
+    // An escaped `%2500` is the text `%00`, not a NUL: it reaches the route.
+    const text = await app.inject({
+      method: 'POST',
+      url: '/things/a?x=%2500',
+      payload: { name: 'a', tags: [] },
+    });
+    expect(text.statusCode).toBe(200);
+    expect(lines.map((line) => (JSON.parse(line) as { level: number }).level)).not.toContain(50);
+  });
+});
+
 describe('GET /metrics', () => {
   it('serves process metrics and request durations by route pattern', async () => {
     const app = await build();

@@ -14,6 +14,7 @@ export const errorCatalog = {
   CADS_CONFLICT: { status: 409, title: 'Conflict with the current state' },
   CADS_PAYLOAD_TOO_LARGE: { status: 413, title: 'Request body too large' },
   CADS_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
+  CADS_TOO_MANY_REQUESTS: { status: 429, title: 'Too many requests' },
   CADS_INTERNAL: { status: 500, title: 'Internal error' },
   CADS_UNAVAILABLE: { status: 503, title: 'Service unavailable' },
 } as const satisfies Record<string, { status: number; title: string }>;

@@ -12,6 +12,9 @@ import { join } from 'node:path';
 import type { ClientConfig, LiveTransport } from './contracts/api.ts';
 import { finalEventTypes } from './contracts/live.ts';
 import { registerApiRoutes } from './http/api-routes.ts';
+import { installBrowserHeaders } from './http/browser-headers.ts';
+import { type BffLimits, defaultLimits, installLimits } from './http/limits.ts';
+import { installSameOriginCheck } from './http/same-origin.ts';
 import { createUpstream } from './http/upstream.ts';
 import { LiveHub } from './live/live-hub.ts';
 import { registerLiveRoutes } from './live/live-routes.ts';
@@ -43,6 +46,13 @@ export interface BffOptions {
   readonly presenceTtlMs?: number;
   /** `Secure` session cookies (serve over HTTPS). Default false. */
   readonly secureCookies?: boolean;
+  /**
+   * Origins besides the BFF's own (its `Host`) allowed to send state-changing requests and to
+   * open live WebSockets with the user's cookie; see `installSameOriginCheck`. Default none.
+   */
+  readonly allowedOrigins?: readonly string[];
+  /** Rate limits and caps on live connections; each one defaults to `defaultLimits`'. */
+  readonly limits?: Partial<BffLimits>;
   /**
    * The saga the orders run. Default: the food saga. What streams live, which events are final
    * and how they are notified, and what `GET /api/saga` describes all come from the map, so a
@@ -124,18 +134,32 @@ export function bffService(options: BffOptions): BffInstance {
         log,
         ...(options.presenceTtlMs === undefined ? {} : { ttlMs: options.presenceTtlMs }),
       });
+      await installBrowserHeaders(app, options.secureCookies ?? false);
+      installSameOriginCheck(app, {
+        ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}),
+      });
       await app.register(fastifyCookie, { secret: options.sessionSecret });
+      const limits = await installLimits(app, { ...defaultLimits, ...options.limits }, sessions);
       // No compression: the live routes write prebuilt uncompressed frames (live-routes.ts),
       // and deflate state per socket would cost more memory than the messages save.
       await app.register(fastifyWebsocket, {
         options: { maxPayload: 4 * 1024, perMessageDeflate: false },
       });
-      registerApiRoutes(app, { sessions, upstream, clientConfig, saga });
+      // A WebSocket handshake answered with anything but an upgrade (403, 404, 429) leaves
+      // its socket to nobody: the HTTP server gave it up for the upgrade. Closed once the
+      // answer is out, or every refused handshake would hold a socket (and stall shutdown).
+      app.addHook('onResponse', (request, _reply, done) => {
+        if (request.headers.upgrade?.toLowerCase() === 'websocket')
+          request.raw.socket.destroySoon();
+        done();
+      });
+      registerApiRoutes(app, { sessions, upstream, clientConfig, saga, limits });
       stopLiveRoutes = registerLiveRoutes(app, {
         hub,
         presence: sharedPresence,
         upstream,
         sessions,
+        limits,
         heartbeatMs,
         finalTypes,
         log,
@@ -192,7 +216,24 @@ async function subscribeLive(broker: Broker, hub: LiveHub, types: readonly strin
   );
 }
 
+/** Whether the URL's path, decoded, climbs with a `..` segment (`/`, `\\` or encoded). */
+export function climbsOut(url: string): boolean {
+  const path = url.split('?', 1)[0] ?? '';
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    return false; // Malformed escapes are refused by the router itself (400).
+  }
+  return decoded.split(/[/\\]/).includes('..');
+}
+
 async function registerWebApp(app: HttpApp, webRoot: string | undefined): Promise<void> {
+  // A path that climbs out of the web app is no file of it: 404 here, rather than the static
+  // server's own refusal (which would surface as an internal error).
+  app.addHook('onRequest', (request, _reply, done) => {
+    done(climbsOut(request.url) ? httpProblem('CADS_NOT_FOUND', 'No such file.') : undefined);
+  });
   if (webRoot !== undefined && existsSync(join(webRoot, 'index.html'))) {
     await app.register(fastifyStatic, { root: webRoot, prefix: '/', index: 'index.html' });
     return;

@@ -19,10 +19,12 @@ import {
   SignInBody,
 } from '../contracts/api.ts';
 import type { Sessions } from '../session/sessions.ts';
+import type { LimitHooks } from './limits.ts';
 import type { Upstream } from './upstream.ts';
 
 export interface ApiRouteOptions {
   readonly sessions: Sessions;
+  readonly limits: LimitHooks;
   readonly upstream: Upstream;
   readonly clientConfig: ClientConfig;
   readonly saga: SagaMap;
@@ -32,7 +34,7 @@ const Problem = ProblemDetailsSchema;
 
 /** The browser's API (see `contracts/api.ts`). Every route acts for the session's user only. */
 export function registerApiRoutes(app: HttpApp, options: ApiRouteOptions): void {
-  const { sessions, upstream, clientConfig, saga } = options;
+  const { sessions, upstream, clientConfig, saga, limits } = options;
   const tags = ['app'];
   const sagaBody = sagaDescription(saga);
   // The map is fixed for the life of the process: one tag for it, computed once.
@@ -53,11 +55,12 @@ export function registerApiRoutes(app: HttpApp, options: ApiRouteOptions): void 
   app.put(
     '/api/session',
     {
+      onRequest: limits.changeSession,
       schema: {
         tags,
         summary: 'Sets the user’s display name',
         body: SignInBody,
-        response: { 200: Session, 400: Problem },
+        response: { 200: Session, 400: Problem, 429: Problem },
       },
     },
     (request, reply) => {
@@ -71,10 +74,11 @@ export function registerApiRoutes(app: HttpApp, options: ApiRouteOptions): void 
   app.delete(
     '/api/session',
     {
+      onRequest: limits.changeSession,
       schema: {
         tags,
         summary: 'Signs out: the browser becomes a new guest',
-        response: { 200: Session },
+        response: { 200: Session, 429: Problem },
       },
     },
     (_request, reply) => sessions.guest(reply),
@@ -128,11 +132,12 @@ export function registerApiRoutes(app: HttpApp, options: ApiRouteOptions): void 
   app.post(
     '/api/orders',
     {
+      onRequest: limits.placeOrder,
       schema: {
         tags,
         summary: 'Places an order for the session’s user',
         body: PlaceOrderBody,
-        response: { 202: OrderAccepted, 400: Problem, 503: Problem },
+        response: { 202: OrderAccepted, 400: Problem, 429: Problem, 503: Problem },
       },
     },
     async (request, reply) => {

@@ -10,6 +10,7 @@ import { OrderParams, type OrderView, type TimelineEntry } from '@cads/order/con
 import type { WebSocket } from '@fastify/websocket';
 import { wsNotFoundCloseCode } from '../contracts/live.ts';
 import type { Upstream } from '../http/upstream.ts';
+import type { LimitHooks } from '../http/limits.ts';
 import type { PresenceRegistry } from '../presence/presence-registry.ts';
 import type { Sessions } from '../session/sessions.ts';
 import { EncodedLiveMessage } from './encoded-message.ts';
@@ -21,6 +22,8 @@ export interface LiveRouteOptions {
   readonly presence: PresenceRegistry;
   readonly upstream: Upstream;
   readonly sessions: Sessions;
+  /** Caps on open live connections (`openLive`). */
+  readonly limits: Pick<LimitHooks, 'openLive'>;
   readonly heartbeatMs: number;
   /** The saga's final events (its map's `finalEvents`): seen live, they are not notified. */
   readonly finalTypes: ReadonlySet<string>;
@@ -42,7 +45,7 @@ const maxBufferedBytes = 1 << 20;
  * Only the session's user's orders stream.
  */
 export function registerLiveRoutes(app: HttpApp, options: LiveRouteOptions): () => void {
-  const { hub, presence, upstream, sessions, heartbeatMs, finalTypes, log } = options;
+  const { hub, presence, upstream, sessions, heartbeatMs, finalTypes, log, limits } = options;
 
   /** Registers a watch, then reads the order; `undefined` (and nothing left open) if not theirs. */
   async function startWatch(
@@ -81,13 +84,18 @@ export function registerLiveRoutes(app: HttpApp, options: LiveRouteOptions): () 
   app.get(
     '/api/orders/:id/events',
     {
+      onRequest: limits.openLive,
       schema: {
         tags: ['live'],
         summary: 'Live progress of one order (Server-Sent Events)',
         description:
           'Events `snapshot` (OrderView) then `saga` (TimelineEntry); `Last-Event-ID` resumes.',
         params: OrderParams,
-        response: { 404: ProblemDetailsSchema, 503: ProblemDetailsSchema },
+        response: {
+          404: ProblemDetailsSchema,
+          429: ProblemDetailsSchema,
+          503: ProblemDetailsSchema,
+        },
       },
     },
     async (request, reply) => {
@@ -124,6 +132,7 @@ export function registerLiveRoutes(app: HttpApp, options: LiveRouteOptions): () 
     '/api/orders/:id/ws',
     {
       websocket: true,
+      onRequest: limits.openLive,
       schema: {
         tags: ['live'],
         summary: 'Live progress of one order (WebSocket)',
