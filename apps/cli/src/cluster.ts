@@ -13,6 +13,7 @@ export interface ClusterOptions {
   readonly postgresUrl: string;
   readonly natsUrl: string;
   readonly adminToken: string;
+  /** Where the entry point (the BFF instances' balancer) listens; every process is on loopback. */
   readonly host: string;
   readonly basePort: number;
   readonly logger: Logger;
@@ -84,6 +85,9 @@ export const defaultInstances: Readonly<Record<ServiceName, number>> = {
 /** Ports a cluster takes from `basePort`: a block of ten per instance number. */
 export const clusterPortSpan = 40;
 
+/** Where the cluster's processes listen: loopback, whatever the entry point's address. */
+const internalHost = '127.0.0.1';
+
 /**
  * The port of one instance: instance `i` of a service at `basePort + 10·i + offset`, except
  * the BFF's instances, at `basePort + 10·(i + 1)`, since the entry point holds `basePort`.
@@ -132,8 +136,10 @@ export async function startCluster(
 ): Promise<RunningCluster & ClusterHolds> {
   const instancesOf = (service: ServiceName) =>
     Math.min(3, Math.max(1, options.instances?.[service] ?? defaultInstances[service]));
+  // Every process listens on loopback: the services trust whoever reaches them, and the BFF
+  // instances are reached through the entry point, the only listener on `options.host`.
   const urlOf = (service: ServiceName, instance = 0) =>
-    `http://${options.host}:${clusterPort(options.basePort, service, instance)}`;
+    `http://${internalHost}:${clusterPort(options.basePort, service, instance)}`;
   const sessionSecret =
     options.sessionSecret ??
     process.env.CADS_SESSION_SECRET ??
@@ -220,7 +226,7 @@ export async function startCluster(
         CADS_NOTIFICATIONS_URL: urlOf('notifications'),
         CADS_SESSION_SECRET: sessionSecret,
         CADS_ADMIN_TOKEN: options.adminToken,
-        CADS_HOST: options.host,
+        CADS_HOST: internalHost,
         CADS_PORT: String(port),
         // A dozen processes share the server's connections (100 by default).
         CADS_DATABASE_POOL: process.env.CADS_DATABASE_POOL ?? '5',

@@ -28,6 +28,34 @@ describe('the embedded mode', () => {
     for (const dir of dirs) await rm(dir, { recursive: true, force: true });
   });
 
+  it('puts the BFF alone on --host: the internal services stay on 127.0.0.1', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'cads-embedded-host-'));
+    dirs.push(dataDir);
+    // Another loopback address (Linux routes all of 127/8 to it): the BFF must answer there,
+    // an internal service must not.
+    const host = '127.0.0.2';
+    const system = await startEmbedded({
+      dataDir,
+      logger: pino({ level: 'silent' }),
+      adminToken: 'embedded-test',
+      host,
+      basePort: 0,
+    });
+    try {
+      const { bff, ...internal } = system.urls;
+      expect(new URL(bff).hostname).toBe(host);
+      const at = (url: string) => `http://${host}:${new URL(url).port}/health`;
+      expect((await fetch(at(bff))).status).toBe(200);
+      for (const url of Object.values(internal)) {
+        expect(new URL(url).hostname).toBe('127.0.0.1');
+        expect((await fetch(`${url}/health`)).status).toBe(200);
+        await expect(fetch(at(url)), url).rejects.toThrow();
+      }
+    } finally {
+      await system.stop();
+    }
+  });
+
   it(
     'keeps orders across a restart and finishes sagas left in flight',
     { timeout: 120_000 },

@@ -65,8 +65,8 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<RunningSy
     const { host } = data;
     const embedded = await openEmbeddedLog(host, options.logger, {
       retentionMs: 7 * 24 * 3_600_000,
-      // Every statement waits for the one thread PGlite runs on: fewer, fuller fetches leave more
-      // of it to the services (the saga benchmark gains ≈ 20 % for ≤ 10 ms per delivery).
+      // PGlite runs one statement at a time (on its own thread): fewer, fuller fetches leave more
+      // of it to the services (the saga benchmark gained ≈ 20 % for ≤ 10 ms per delivery).
       fetchIntervalMs: 10,
     });
     // Whatever a crashed predecessor held resumed above, not when its leases lapse (the

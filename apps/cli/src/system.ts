@@ -155,8 +155,13 @@ export interface SystemOptions {
   readonly saga?: SagaMap;
   /** Services started besides this system's own, before the BFF (e.g. an added step's). */
   readonly added?: readonly AddedService[];
-  /** Listen address. Default 127.0.0.1. */
+  /**
+   * Where the BFF, the system's one entry point, listens. Default 127.0.0.1. The other services
+   * trust whoever reaches them, so they listen on `internalHost` whatever this is.
+   */
   readonly host?: string;
+  /** Where the internal services (all but the BFF) listen. Default 127.0.0.1 (loopback). */
+  readonly internalHost?: string;
   /** Ports: `basePort + portOffsets[name]`; 0 lets the system pick free ones. */
   readonly basePort?: number;
 }
@@ -180,6 +185,7 @@ export interface RunningSystem {
  */
 export async function startSystem(options: SystemOptions): Promise<RunningSystem> {
   const host = options.host ?? '127.0.0.1';
+  const internalHost = options.internalHost ?? '127.0.0.1';
   const basePort = options.basePort ?? 0;
   const urls = {} as Record<string, string>;
   const services = {} as Record<string, Service>;
@@ -226,7 +232,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
       await service.start();
       started.push(service);
       urls[name] = await service.app.listen({
-        host,
+        host: name === 'bff' ? host : internalHost,
         port:
           basePort === 0
             ? 0
