@@ -25,8 +25,11 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 
 const isString = (value: unknown): value is string => typeof value === 'string';
 const isOptionalString = (value: unknown): boolean => value === undefined || isString(value);
-const isCents = (value: unknown): value is number =>
+/** A whole, non-negative quantity: an amount of cents, a duration in milliseconds. */
+const isCount = (value: unknown): value is number =>
   typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+const isCents = isCount;
+const isMilliseconds = isCount;
 
 function hasFields(value: unknown, fields: Record<string, (field: unknown) => boolean>): boolean {
   return isRecord(value) && Object.entries(fields).every(([key, guard]) => guard(value[key]));
@@ -46,8 +49,8 @@ export const isSession = (value: unknown): value is Session =>
 export const isClientConfig = (value: unknown): value is ClientConfig =>
   hasFields(value, {
     transport: (transport) => transport === 'sse' || transport === 'ws',
-    slowNoticeMs: isCents,
-    heartbeatMs: isCents,
+    slowNoticeMs: isMilliseconds,
+    heartbeatMs: isMilliseconds,
   });
 
 const isDish = (value: unknown): boolean =>
