@@ -53,7 +53,7 @@ let searchPath;
 const queue = [];
 /** A transaction's own requests, by transaction id, until it ends. */
 const transactions = new Map();
-/** The transaction holding the instance: { id, schema, opening, pathSet }. */
+/** The transaction holding the instance: { id, schema, opening, pathSet, started }. */
 let active;
 let pumping = false;
 const unlisteners = new Map();
