@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { bffService } from '@cads/bff';
+import { type BffOptions, bffService } from '@cads/bff';
 import { foodSaga } from '@cads/food-saga';
 import { listDeadLetters } from '@cads/consumer';
 import { createMessage } from '@cads/messaging';
@@ -36,12 +36,19 @@ describe(`the BFF (${preferred.name})`, { timeout: 90_000 }, () => {
     client = sagaClient(sut.system);
     await client.configure(noDelays);
     // A second instance on the same database and broker, as in a deployment of two.
-    second = await createService(
+    ({ service: second, url: secondUrl } = await anotherBff({ heartbeatMs: 200 }));
+  }, 120_000);
+
+  /** One more BFF instance on the system's database and broker, listening on a free port. */
+  async function anotherBff(
+    options: Partial<BffOptions>,
+  ): Promise<{ service: Service; url: string }> {
+    const service = await createService(
       bffService({
         orderUrl: sut.system.urls.order,
         notificationsUrl: sut.system.urls.notifications,
         sessionSecret,
-        heartbeatMs: 200,
+        ...options,
       }).definition,
       {
         db: sut.system.databases.bff,
@@ -49,9 +56,14 @@ describe(`the BFF (${preferred.name})`, { timeout: 90_000 }, () => {
         logger: pino({ level: 'silent' }),
       },
     );
-    await second.start();
-    secondUrl = await second.app.listen({ host: '127.0.0.1', port: 0 });
-  }, 120_000);
+    await service.start();
+    try {
+      return { service, url: await service.app.listen({ host: '127.0.0.1', port: 0 }) };
+    } catch (error) {
+      await service.stop();
+      throw error;
+    }
+  }
 
   afterAll(async () => {
     await second?.stop();
@@ -219,28 +231,16 @@ describe(`the BFF (${preferred.name})`, { timeout: 90_000 }, () => {
 
   it('limits orders and session changes per user and per address, and open live connections', async () => {
     // An instance of its own with small limits, on the same system.
-    const limited = await createService(
-      bffService({
-        orderUrl: sut.system.urls.order,
-        notificationsUrl: sut.system.urls.notifications,
-        sessionSecret,
-        limits: {
-          ordersPerUserPerMinute: 3,
-          ordersPerIpPerMinute: 5,
-          sessionChangesPerIpPerMinute: 2,
-          liveConnectionsPerUser: 2,
-          liveConnectionsPerIp: 3,
-        },
-      }).definition,
-      {
-        db: sut.system.databases.bff,
-        broker: sut.system.broker,
-        logger: pino({ level: 'silent' }),
+    const { service: limited, url } = await anotherBff({
+      limits: {
+        ordersPerUserPerMinute: 3,
+        ordersPerIpPerMinute: 5,
+        sessionChangesPerIpPerMinute: 2,
+        liveConnectionsPerUser: 2,
+        liveConnectionsPerIp: 3,
       },
-    );
-    await limited.start();
+    });
     try {
-      const url = await limited.app.listen({ host: '127.0.0.1', port: 0 });
       const [first, second, third] = [
         await bffBrowser(url),
         await bffBrowser(url),
