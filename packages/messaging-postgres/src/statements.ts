@@ -1,4 +1,4 @@
-import { type Queryable, sql, type SqlIdentifier } from '@cads/storage';
+import { isSqlError, type Queryable, sql, type SqlIdentifier } from '@cads/storage';
 
 /** A message as stored in `broker_log`. */
 export interface LogEntry {
@@ -103,12 +103,7 @@ export async function fetchDeliveries(db: Queryable, request: FetchRequest): Pro
 
 /** Whether `error` says the group row is gone (e.g. an expired broadcast group). */
 export function isMissingGroup(error: unknown): boolean {
-  return (
-    typeof error === 'object' &&
-    error !== null &&
-    (error as { code?: unknown }).code === 'P0002' &&
-    String((error as { message?: unknown }).message).includes('cads.broker')
-  );
+  return isSqlError(error, 'P0002', 'cads.broker');
 }
 
 export interface SettleOp {

@@ -54,11 +54,12 @@ export async function openPostgresDatabase(options: PostgresDatabaseOptions): Pr
     throw error;
   }
   const listeners = new Set<() => Promise<void>>();
+  const names = new StatementNames(2_000);
 
   return {
     dialect: 'postgres',
     schema: schema.name,
-    query: (statement, values) => run(pool, statement, values),
+    query: (statement, values) => run(pool, names, statement, values),
     async transaction(work) {
       const client = await pool.connect();
       // The pool hears only its idle clients: one checked out here whose connection drops
@@ -69,13 +70,13 @@ export async function openPostgresDatabase(options: PostgresDatabaseOptions): Pr
       try {
         const tx: Queryable = {
           query: (statement, values) => {
-            if (begun) return run(client, statement, values);
+            if (begun) return run(client, names, statement, values);
             // BEGIN travels with the first statement, one round trip fewer per transaction:
             // a script in the simple protocol, its parameters inlined as literals.
             begun = true;
             const { text, values: params } = toStatement(statement, values);
             const first = params.length === 0 ? text : inlineParameters(text, params);
-            return run(client, `begin;\n${first}`, undefined);
+            return run(client, names, `begin;\n${first}`, undefined);
           },
         };
         const result = await work(tx);
@@ -179,6 +180,7 @@ async function listenWithReconnect(
 
 async function run<Row>(
   target: pg.Pool | pg.PoolClient,
+  statementNames: StatementNames,
   statement: Parameters<Queryable['query']>[0],
   values: readonly unknown[] | undefined,
 ): Promise<QueryResult<Row>> {
@@ -209,9 +211,10 @@ async function run<Row>(
 }
 
 /**
- * The names statements are prepared under on every connection: derived from the text, so equal
- * texts share one and different ones never do. A connection's search path is fixed when it
- * opens (one schema per pool), so a plan always resolves names in the schema it was made for.
+ * The names statements are prepared under on every connection of one `Database` (a pool):
+ * derived from the text, so equal texts share one and different ones never do. A connection's
+ * search path is fixed when it opens (one schema per pool), so a plan always resolves names in
+ * the schema it was made for.
  * Past `limit` distinct texts (SQL built on the fly), statements run unnamed: prepared
  * statements are kept per connection by the server until it closes.
  */
@@ -239,5 +242,3 @@ class StatementNames {
     this.#generation += 1;
   }
 }
-
-const statementNames = new StatementNames(2_000);

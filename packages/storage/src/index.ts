@@ -5,4 +5,4 @@ export type { SqlStatement } from './sql.ts';
 export { sql, SqlIdentifier, SqlRaw, toStatement } from './sql.ts';
 export { inlineParameters, sqlLiteral } from './literals.ts';
 export { isDatabaseUnavailable } from './unavailable.ts';
-export { isStalePlan } from './stale-plan.ts';
+export { isSqlError, isStalePlan } from './stale-plan.ts';
