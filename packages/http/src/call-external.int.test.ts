@@ -6,6 +6,7 @@ import { callExternal } from './call-external.ts';
 interface Seen {
   readonly method: string | undefined;
   readonly key: string | undefined;
+  readonly authorization: string | undefined;
   readonly body: string;
 }
 
@@ -21,6 +22,7 @@ async function scripted(
       seen.push({
         method: request.method,
         key: request.headers['idempotency-key'] as string | undefined,
+        authorization: request.headers.authorization,
         body,
       });
       const step = steps[Math.min(seen.length, steps.length) - 1];
@@ -65,6 +67,23 @@ describe('callExternal', () => {
     expect(seen).toHaveLength(3);
     expect(seen.map((request) => request.key)).toEqual(Array(3).fill('o1:warehouse:reserve'));
     expect(JSON.parse(seen[0]?.body ?? '')).toEqual({ bookingId: 'o1' });
+  });
+
+  it('sends the authorization it is given, asked for anew before each attempt', async () => {
+    const { url, seen } = await scripted([json(503, {}), json(200, {})]);
+    let asked = 0;
+    const result = await callExternal({
+      method: 'DELETE',
+      url,
+      idempotencyKey: 'k',
+      baseDelayMs: 5,
+      authorization: () => Promise.resolve(`Bearer token-${++asked}`),
+    });
+    expect(result.ok).toBe(true);
+    expect(seen.map((request) => request.authorization)).toEqual([
+      'Bearer token-1',
+      'Bearer token-2',
+    ]);
   });
 
   it('returns a 4xx at once, with the reason from the body', async () => {

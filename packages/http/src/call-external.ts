@@ -20,6 +20,11 @@ export interface CallExternalOptions {
   readonly attempts?: number;
   /** Delay before the second attempt; doubles for each later one, with jitter. Default 100. */
   readonly baseDelayMs?: number;
+  /**
+   * The `Authorization` header, asked for before each attempt (a short-lived credential such
+   * as a service token stays fresh across retries). Default: none sent.
+   */
+  readonly authorization?: () => Promise<string>;
 }
 
 /**
@@ -29,6 +34,15 @@ export interface CallExternalOptions {
 export type ExternalResult =
   | { readonly ok: true; readonly status: number; readonly body: unknown }
   | { readonly ok: false; readonly status: number | undefined; readonly reason: string };
+
+/**
+ * Whether the system refused the caller's credential (401) rather than the request: a fault of
+ * the deployment (a secret not yet rolled out everywhere), which callers wait out as an outage
+ * instead of taking it for the system's answer.
+ */
+export function credentialRefused(result: ExternalResult): boolean {
+  return !result.ok && result.status === 401;
+}
 
 /**
  * Calls an external system's JSON API with an idempotency key.
@@ -82,9 +96,11 @@ type Attempt =
 async function attemptOnce(options: CallExternalOptions, timeoutMs: number): Promise<Attempt> {
   const signal = AbortSignal.timeout(timeoutMs);
   try {
+    const authorization = await options.authorization?.();
     const response = await request(options.url, {
       method: options.method,
       headers: {
+        ...(authorization === undefined ? {} : { authorization }),
         'idempotency-key': options.idempotencyKey,
         accept: 'application/json',
         ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),

@@ -19,8 +19,10 @@ import { installProblemHandlers, sendProblem } from './error-handler.ts';
 import { EventStreamRegistry } from './event-stream.ts';
 import { createMetricsRegistry, observeHttpRequests } from './metrics.ts';
 import { installNulGuard } from './nul-guard.ts';
+import { installOpenApiConventions, namedSecuritySchemes } from './openapi-conventions.ts';
 import { httpProblem, ProblemDetailsSchema } from './problem.ts';
 import { CheckResultSchema, type ReadinessCheck, runReadinessChecks } from './readiness.ts';
+import { securitySchemes } from './security-schemes.ts';
 import { createValidatorFactory } from './validation.ts';
 
 /** A Fastify instance whose route schemas are TypeBox types (request and reply are inferred). */
@@ -36,8 +38,14 @@ export interface OpenApiInfo {
   /** Defaults to the service name. */
   readonly title?: string;
   readonly description?: string;
+  /**
+   * Default: `/` alone, the host that serves the document, so one document holds for every
+   * deployment.
+   */
   readonly servers?: readonly { readonly url: string; readonly description?: string }[];
 }
+
+const defaultServers = [{ url: '/', description: 'The host serving this document' }];
 
 export interface HttpAppOptions {
   /** Added to every log line and metric series (`service` label). */
@@ -101,6 +109,11 @@ const ReadyBodySchema = Type.Object({
  * - `GET /ready`: runs the readiness checks, 200 when all pass, else 503 naming the failing;
  * - `GET /metrics`: the registry in Prometheus text format, including request durations;
  * - `GET /openapi.json`: OpenAPI 3.1 generated from the schemas of every route registered.
+ *
+ * Every documented route gets an `operationId` (its own, or one derived from its method and
+ * path) that must be unique, and may name in `schema.security` only schemes of
+ * `securitySchemes`, which the document then declares (see `installOpenApiConventions`,
+ * `defaultRouteSecurity`); a route breaking either is refused when registered.
  *
  * Register routes on the returned app, then `listen` (or `inject` in tests). `app.close()`
  * stops accepting, closes open event streams, lets in-flight requests finish for up to
@@ -166,9 +179,22 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
     openapi: {
       openapi: '3.1.0',
       info: { title: options.openapi?.title ?? service, version, ...pickDescription(options) },
-      ...(options.openapi?.servers ? { servers: [...options.openapi.servers] } : {}),
+      servers: [...(options.openapi?.servers ?? defaultServers)],
+      // All of them for the generator, which leaves their headers and cookies out of the
+      // operations' parameters; the document keeps those its operations name.
+      components: { securitySchemes: { ...securitySchemes } },
+    },
+    transformObject(documentObject) {
+      if (!('openapiObject' in documentObject)) return documentObject.swaggerObject;
+      const document = documentObject.openapiObject;
+      const { securitySchemes: _all, ...components } = document.components ?? {};
+      const named = namedSecuritySchemes(document.paths);
+      document.components =
+        Object.keys(named).length > 0 ? { ...components, securitySchemes: named } : components;
+      return document;
     },
   });
+  installOpenApiConventions(app);
 
   const tags = ['operations'];
   app.get(
@@ -176,7 +202,9 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
     {
       schema: {
         tags,
+        operationId: 'health',
         summary: 'Liveness: the process is running',
+        security: [],
         response: { 200: Type.Object({ status: Type.Literal('ok') }) },
       },
     },
@@ -188,7 +216,9 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
     {
       schema: {
         tags,
+        operationId: 'ready',
         summary: 'Readiness: every dependency answers',
+        security: [],
         response: { 200: ReadyBodySchema, 503: ProblemDetailsSchema },
       },
     },

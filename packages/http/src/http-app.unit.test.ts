@@ -169,6 +169,53 @@ describe('NUL characters', () => {
   });
 });
 
+describe('other control characters', () => {
+  it('are refused in the URL and in body strings and keys, except tab and line breaks in text', async () => {
+    const app = await build();
+    let ran = 0;
+    app.post(
+      '/things/:id',
+      {
+        schema: { body: Type.Object({ name: Type.String(), note: Type.Optional(Type.String()) }) },
+      },
+      () => {
+        ran += 1;
+        return { ok: true };
+      },
+    );
+    for (const url of ['/things/%1B', '/things/a?x=%0a', '/things/a?x=%7F', '/things/%01']) {
+      const response = await app.inject({ method: 'POST', url, payload: { name: 'a' } });
+      expect(response.statusCode, url).toBe(400);
+      expect(response.json()).toMatchObject({ code: 'CADS_BAD_REQUEST', detail: /control/ });
+    }
+    const escape = await app.inject({
+      method: 'POST',
+      url: '/things/a',
+      payload: { name: 'a\u001b[31mred' },
+    });
+    expect(escape.statusCode).toBe(400);
+    expect(escape.json()).toMatchObject({
+      code: 'CADS_VALIDATION',
+      errors: [{ field: 'body/name', reason: expect.stringMatching(/U\+001B/) as unknown }],
+    });
+    const key = await app.inject({
+      method: 'POST',
+      url: '/things/a',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"name":"a","x\\u0007":1}',
+    });
+    expect(key.statusCode).toBe(400);
+    expect(ran).toBe(0);
+    const text = await app.inject({
+      method: 'POST',
+      url: '/things/a',
+      payload: { name: 'a', note: 'line one\nline two\r\n\tindented' },
+    });
+    expect(text.statusCode).toBe(200);
+    expect(ran).toBe(1);
+  });
+});
+
 describe('GET /metrics', () => {
   it('serves process metrics and request durations by route pattern', async () => {
     const app = await build();

@@ -10,6 +10,11 @@ export interface ExternalSystemOptions {
   readonly attempts?: number;
   /** Delay before the second HTTP attempt, doubling after. Default 100. */
   readonly baseDelayMs?: number;
+  /**
+   * The `Authorization` header of each attempt, e.g. `() => credentials.authorization('x')`
+   * with the calling service's `serviceCredentials`. Default: none sent.
+   */
+  readonly authorization?: () => Promise<string>;
 }
 
 /** One endpoint of an external system: `(method, idempotencyKey, body) → result`. */
@@ -39,5 +44,6 @@ export function externalEndpoint(
       ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
       ...(options.attempts === undefined ? {} : { attempts: options.attempts }),
       ...(options.baseDelayMs === undefined ? {} : { baseDelayMs: options.baseDelayMs }),
+      ...(options.authorization === undefined ? {} : { authorization: options.authorization }),
     });
 }

@@ -9,7 +9,7 @@ import {
   TerminalError,
   UnavailableError,
 } from '@cads/consumer';
-import type { ExternalResult } from '@cads/http';
+import { credentialRefused, type ExternalResult } from '@cads/http';
 import type { EventDeclaration, MapStep, SagaMap, StepDeclaration } from '@cads/saga';
 import Type, { type Static, type TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
@@ -229,6 +229,9 @@ function forwardHandler(
           `${step.name} step: the external system accepted saga ${sagaId} with an unexpected body: ${JSON.stringify(result.body)}`,
         );
       }
+      if (credentialRefused(result)) {
+        throw new UnavailableError(`${step.name} step`, `credential refused: ${result.reason}`);
+      }
       if (unreachableForMs !== undefined) {
         if (unreachableForMs < (options.unreachableTimeoutMs ?? 300_000)) {
           throw new UnavailableError(`${step.name} step`, result.reason);
@@ -338,8 +341,9 @@ async function release(
 ): Promise<void> {
   const result = await call(input);
   if (result.ok) return;
-  // A compensation is never given up for an outage: it waits for the system to come back.
-  if (result.status === undefined || result.status >= 500) {
+  // A compensation is never given up for an outage (a refused credential is the deployment's
+  // outage): it waits for the system to come back.
+  if (result.status === undefined || result.status >= 500 || credentialRefused(result)) {
     throw new UnavailableError(
       'external system',
       `release of saga ${sagaId} failed: ${result.reason}`,

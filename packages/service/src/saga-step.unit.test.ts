@@ -425,6 +425,7 @@ describe('sagaStep: compensation', () => {
     for (const [answer, error] of [
       [refused(503, 'busy'), UnavailableError],
       [refused(undefined, 'unreachable'), UnavailableError],
+      [refused(401, 'credential refused'), UnavailableError],
       [refused(409, 'no'), TerminalError],
     ] as const) {
       const { handlers, records } = build({ forward: [accepted({ id: 'r1' })], release: [answer] });
@@ -432,6 +433,12 @@ describe('sagaStep: compensation', () => {
       await expect(failureOf(handlers)).rejects.toBeInstanceOf(error);
       expect(records.get('c1')?.status).toBe('succeeded');
     }
+  });
+
+  it('waits out a refused credential (401) as an outage: never recorded as the system’s refusal', async () => {
+    const { handlers, records } = build({ forward: [refused(401, 'not valid here')] });
+    await expect(forwardOf(handlers)).rejects.toBeInstanceOf(UnavailableError);
+    expect(records.size).toBe(0);
   });
 
   it('changes nothing for a rejected step', async () => {

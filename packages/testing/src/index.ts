@@ -10,3 +10,4 @@ export {
   postgresUrl,
   uniqueName,
 } from './servers.ts';
+export { testCredentials, testInternalSecret } from './service-tokens.ts';
