@@ -7,6 +7,8 @@ import type {
   OrderView,
   PlaceOrderBody,
   Session,
+  SignInBody,
+  SignUpBody,
 } from '@cads/bff/contracts';
 import type { SagaDescription } from '@cads/saga/verdict';
 import {
@@ -53,8 +55,16 @@ export class ApiError extends Error {
 export interface Api {
   config(): Promise<ClientConfig>;
   session(): Promise<Session>;
-  signIn(name: string): Promise<Session>;
+  /** Sets the display name (the account's, when signed in). */
+  rename(name: string): Promise<Session>;
+  /** Creates an account and signs in: a guest's orders become the account's. */
+  signUp(body: SignUpBody): Promise<Session>;
+  /** Signs in to an account; rejects with the server's (generic) reason when it cannot. */
+  signIn(body: SignInBody): Promise<Session>;
+  /** Signs out: the browser is a new guest. */
   signOut(): Promise<Session>;
+  /** Ends every session of the account, on every device; this browser is a new guest. */
+  signOutEverywhere(): Promise<Session>;
   menu(): Promise<Menu>;
   /** Rejects with an `http` ApiError carrying the server's reason when the order is invalid. */
   placeOrder(body: PlaceOrderBody): Promise<OrderAccepted>;
@@ -109,8 +119,11 @@ export function createApi(fetchImpl: Fetch = (input, init) => fetch(input, init)
   return {
     config: () => request('GET', '/api/config', isClientConfig),
     session: () => request('GET', '/api/session', isSession),
-    signIn: (name) => request('PUT', '/api/session', isSession, { name }),
+    rename: (name) => request('PUT', '/api/session', isSession, { name }),
+    signUp: (body) => request('POST', '/api/account', isSession, body),
+    signIn: (body) => request('POST', '/api/session', isSession, body),
     signOut: () => request('DELETE', '/api/session', isSession),
+    signOutEverywhere: () => request('DELETE', '/api/account/sessions', isSession),
     menu: () => request('GET', '/api/menu', isMenu),
     placeOrder: (body) => request('POST', '/api/orders', isOrderAccepted, body),
     orders: () => request('GET', '/api/orders', isOrderHistory),

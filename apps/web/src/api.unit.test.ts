@@ -44,6 +44,37 @@ describe('api', () => {
     });
   });
 
+  it('signs up, in and out on the session routes, and shows why a sign-in was refused', async () => {
+    const session = { userId: 'u-1', name: 'Ana', guest: false, email: 'ana@example.org' };
+    const { api, calls } = respond(200, session);
+    const credentials = { email: 'ana@example.org', password: 'a long password' };
+    await expect(api.signUp({ ...credentials, name: 'Ana' })).resolves.toEqual(session);
+    await expect(api.signIn(credentials)).resolves.toEqual(session);
+    await api.signOut();
+    await api.signOutEverywhere();
+    await api.rename('Ana');
+    expect(calls.map(({ input, init }) => `${init.method} ${input}`)).toEqual([
+      'POST /api/account',
+      'POST /api/session',
+      'DELETE /api/session',
+      'DELETE /api/account/sessions',
+      'PUT /api/session',
+    ]);
+    const sent = calls[1]?.init.body;
+    expect(typeof sent === 'string' && JSON.parse(sent)).toEqual(credentials);
+
+    const { api: refusing } = respond(
+      401,
+      { code: 'CADS_UNAUTHORIZED', detail: 'The email or password is wrong.' },
+      'application/problem+json',
+    );
+    await expect(refusing.signIn(credentials)).rejects.toMatchObject({
+      kind: 'http',
+      status: 401,
+      message: 'The email or password is wrong.',
+    });
+  });
+
   it('reports an unreachable server as such', async () => {
     const api = createApi(() => Promise.reject(new TypeError('Failed to fetch')));
     await expect(api.menu()).rejects.toMatchObject({

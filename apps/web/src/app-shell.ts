@@ -16,6 +16,8 @@ import { chooseTransport, type ConnectLive } from './live.ts';
 import type { CartChange, OrderPlaced } from './menu-screen.ts';
 import { parseRoute, orderHref, type Route } from './route.ts';
 import { unseenIds, withSeen, type SeenNotifications } from './seen-notifications.ts';
+import type { AccountMode } from './account-screen.ts';
+import './account-screen.ts';
 import './history-screen.ts';
 import './menu-screen.ts';
 import './notifications-screen.ts';
@@ -41,6 +43,8 @@ const titles: Readonly<Record<Route['screen'], string>> = {
   order: 'Your order',
   history: 'Your orders',
   notifications: 'Notifications',
+  'sign-in': 'Sign in',
+  'sign-up': 'Create an account',
   unknown: 'Page not found',
 };
 
@@ -61,10 +65,9 @@ export class CadsApp extends LightElement {
     newIds: { state: true },
     carts: { state: true },
     restaurantId: { state: true },
-    signInOpen: { state: true },
-    signInBusy: { state: true },
+    accountBusy: { state: true },
     accountError: { state: true },
-    signOuts: { state: true },
+    identities: { state: true },
   };
 
   declare dependencies: AppDependencies;
@@ -84,11 +87,14 @@ export class CadsApp extends LightElement {
   declare private newIds: ReadonlySet<string>;
   declare private carts: ReadonlyMap<string, Cart>;
   declare private restaurantId: string | undefined;
-  declare private signInOpen: boolean;
-  declare private signInBusy: boolean;
+  /** A sign-out is under way. */
+  declare private accountBusy: boolean;
   declare private accountError: string | undefined;
-  /** Counts sign-outs: each one makes a new user, whose screens start afresh. */
-  declare private signOuts: number;
+  /**
+   * Counts changes of user (sign-in, sign-up, sign-out): each may be another user, whose
+   * screens start afresh.
+   */
+  declare private identities: number;
 
   private inboxTimer: ReturnType<typeof setInterval> | undefined;
   private sagaTimer: ReturnType<typeof setTimeout> | undefined;
@@ -102,9 +108,8 @@ export class CadsApp extends LightElement {
     this.seen = new Set();
     this.newIds = new Set();
     this.carts = new Map();
-    this.signInOpen = false;
-    this.signInBusy = false;
-    this.signOuts = 0;
+    this.accountBusy = false;
+    this.identities = 0;
   }
 
   override connectedCallback(): void {
@@ -137,7 +142,6 @@ export class CadsApp extends LightElement {
   private readonly onHashChange = (): void => {
     this.route = parseRoute(this.dependencies.location.hash);
     this.routeChanged = true;
-    this.signInOpen = false;
     void this.refreshInbox();
   };
 
@@ -225,45 +229,26 @@ export class CadsApp extends LightElement {
     this.querySelector<HTMLElement>('main')?.focus({ preventScroll: true });
   }
 
-  private async signIn(event: SubmitEvent): Promise<void> {
-    event.preventDefault();
-    const form = event.currentTarget;
-    if (!(form instanceof HTMLFormElement)) return;
-    const name = new FormData(form).get('name');
-    if (typeof name !== 'string' || name.trim() === '') {
-      this.accountError = 'Enter a name to sign in.';
-      return;
-    }
-    this.signInBusy = true;
+  /** The server switched the browser's session: another user from now on. */
+  private switchTo(session: Session): void {
+    this.session = session;
+    this.identities += 1;
+    this.accountError = undefined;
+    this.inbox = [];
+    this.newIds = new Set();
+    void this.refreshInbox();
+  }
+
+  private async signOut(everywhere: boolean): Promise<void> {
+    const { api } = this.dependencies;
+    this.accountBusy = true;
     try {
-      this.session = await this.dependencies.api.signIn(name.trim());
-      this.accountError = undefined;
-      this.signInOpen = false;
+      this.switchTo(await (everywhere ? api.signOutEverywhere() : api.signOut()));
     } catch (error) {
       this.accountError = messageOf(error);
     } finally {
-      this.signInBusy = false;
+      this.accountBusy = false;
     }
-  }
-
-  private async signOut(): Promise<void> {
-    try {
-      this.session = await this.dependencies.api.signOut();
-      this.signOuts += 1;
-      this.accountError = undefined;
-      this.inbox = [];
-      void this.refreshInbox();
-    } catch (error) {
-      this.accountError = messageOf(error);
-    }
-  }
-
-  private openSignIn(): void {
-    this.signInOpen = true;
-    this.accountError = undefined;
-    void this.updateComplete.then(() => {
-      this.querySelector<HTMLInputElement>('#sign-in-name')?.focus();
-    });
   }
 
   protected override render(): TemplateResult {
@@ -271,7 +256,7 @@ export class CadsApp extends LightElement {
       <a class="skip-link" href="#main" @click=${this.skipToMain}>Skip to content</a>
       ${this.renderHeader()}
       <main id="main" tabindex="-1" class="app-main">
-        ${keyed(this.signOuts, this.renderScreen())}
+        ${keyed(this.identities, this.renderScreen())}
       </main>
       <footer class="app-footer">
         <p>${productName} · a demo of choreographed sagas · prices in EUR</p>
@@ -325,10 +310,11 @@ export class CadsApp extends LightElement {
           </nav>
           ${this.renderAccount()}
         </div>
-        ${this.signInOpen ? this.renderSignInForm() : nothing}
         ${
-          this.accountError && !this.signInOpen
-            ? html`<p class="app-header__error" role="alert">${this.accountError}</p>`
+          this.accountError
+            ? html`<p class="app-header__error" role="alert" data-testid="account-problem">
+                ${this.accountError}
+              </p>`
             : nothing
         }
       </header>
@@ -337,84 +323,73 @@ export class CadsApp extends LightElement {
 
   private renderAccount(): TemplateResult {
     const session = this.session;
+    const email = session?.email;
+    const name = session?.name ?? 'Guest';
     return html`
-      <div class="account">
+      <div
+        class=${email ? 'account account--signed-in' : 'account'}
+        data-testid="account"
+        data-state=${email ? 'signed-in' : 'guest'}
+      >
         <span class="account__avatar" aria-hidden="true">${initials(session?.name)}</span>
         <span class="account__who">
-          <span class="account__label"
-            >${session?.guest === false ? 'Signed in as' : 'Ordering as'}</span
-          >
-          <span class="account__name" data-testid="user-name" title=${session?.name ?? 'Guest'}
-            >${session?.name ?? 'Guest'}</span
-          >
+          <span class="account__label">${email ? 'Signed in as' : 'Ordering as guest'}</span>
+          <span class="account__name" data-testid="user-name" title=${name}>${name}</span>
+          ${
+            email
+              ? html`<span class="account__email" data-testid="user-email" title=${email}
+                  >${email}</span
+                >`
+              : nothing
+          }
         </span>
-        ${
-          session?.guest === false
-            ? html`<button
-                type="button"
-                class="wa-plain wa-neutral wa-size-s"
-                data-testid="sign-out"
-                @click=${() => void this.signOut()}
-              >
-                ${icon('signOut')}<span>Sign out</span>
-              </button>`
-            : html`<button
-                type="button"
-                class="wa-outlined wa-brand wa-size-s"
-                data-testid="sign-in"
-                aria-expanded=${this.signInOpen ? 'true' : 'false'}
-                aria-controls="sign-in-form"
-                @click=${() => this.openSignIn()}
-              >
-                <span>Sign in<span class="hide-narrow"> with a name</span></span>
-              </button>`
-        }
+        ${email ? this.renderSignOut() : this.renderSignIn()}
       </div>
     `;
   }
 
-  private renderSignInForm(): TemplateResult {
-    return html`
-      <form
-        id="sign-in-form"
-        class="sign-in"
-        @submit=${(event: SubmitEvent) => void this.signIn(event)}
-        @keydown=${(event: KeyboardEvent) => {
-          if (event.key === 'Escape') this.signInOpen = false;
-        }}
+  private renderSignIn(): TemplateResult {
+    const screen = this.route.screen;
+    return html`<span class="account__actions">
+      <a
+        href="#/sign-in"
+        class="wa-button wa-outlined wa-brand wa-size-s"
+        data-testid="sign-in"
+        aria-current=${screen === 'sign-in' ? 'page' : nothing}
+        >Sign in</a
       >
-        <label for="sign-in-name">Your name</label>
-        <input
-          id="sign-in-name"
-          name="name"
-          type="text"
-          autocomplete="nickname"
-          maxlength="40"
-          required
-          placeholder="e.g. Ana"
-          data-testid="sign-in-name"
-          aria-describedby=${this.accountError ? 'sign-in-error' : nothing}
-        />
-        <button
-          type="submit"
-          class="wa-brand"
-          data-testid="sign-in-submit"
-          ?disabled=${this.signInBusy}
-        >
-          ${this.signInBusy ? 'Signing in…' : 'Sign in'}
-        </button>
-        <button type="button" class="wa-plain wa-neutral" @click=${() => (this.signInOpen = false)}>
-          Cancel
-        </button>
-        ${
-          this.accountError
-            ? html`<p id="sign-in-error" class="sign-in__error" role="alert">
-                ${this.accountError}
-              </p>`
-            : nothing
-        }
-      </form>
-    `;
+      <a
+        href="#/sign-up"
+        class="wa-button wa-brand wa-size-s hide-narrow"
+        data-testid="sign-up"
+        aria-current=${screen === 'sign-up' ? 'page' : nothing}
+        >Create account</a
+      >
+    </span>`;
+  }
+
+  private renderSignOut(): TemplateResult {
+    return html`<span class="account__actions">
+      <button
+        type="button"
+        class="wa-outlined wa-neutral wa-size-s"
+        data-testid="sign-out"
+        ?disabled=${this.accountBusy}
+        @click=${() => void this.signOut(false)}
+      >
+        ${icon('signOut')}<span>Sign out</span>
+      </button>
+      <button
+        type="button"
+        class="wa-plain wa-neutral wa-size-s account__everywhere"
+        data-testid="sign-out-everywhere"
+        title="Ends every session of this account, on every device"
+        ?disabled=${this.accountBusy}
+        @click=${() => void this.signOut(true)}
+      >
+        <span>Sign out everywhere</span>
+      </button>
+    </span>`;
   }
 
   private renderScreen(): TemplateResult {
@@ -434,6 +409,9 @@ export class CadsApp extends LightElement {
           .error=${this.inboxError}
           @refresh=${() => void this.refreshInbox()}
         ></cads-notifications>`;
+      case 'sign-in':
+      case 'sign-up':
+        return this.renderAccountScreen(route.screen);
       case 'unknown':
         return html`<section class="empty-state">
           <h1>Page not found</h1>
@@ -441,6 +419,18 @@ export class CadsApp extends LightElement {
           <a class="wa-button wa-brand" href="#/">Back to the menu</a>
         </section>`;
     }
+  }
+
+  private renderAccountScreen(mode: AccountMode): TemplateResult {
+    return html`<cads-account
+      .api=${this.dependencies.api}
+      .mode=${mode}
+      .session=${this.session}
+      @signed-in=${(event: CustomEvent<Session>) => {
+        this.switchTo(event.detail);
+        this.dependencies.location.hash = '#/';
+      }}
+    ></cads-account>`;
   }
 
   private renderMenu(): TemplateResult {

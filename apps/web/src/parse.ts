@@ -44,6 +44,7 @@ export const isSession = (value: unknown): value is Session =>
     userId: isString,
     name: isString,
     guest: (guest) => typeof guest === 'boolean',
+    email: isOptionalString,
   });
 
 export const isClientConfig = (value: unknown): value is ClientConfig =>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseLiveMessage } from './parse.ts';
+import { isSession, parseLiveMessage } from './parse.ts';
 
 const entry = { id: 'e1', type: 'order_created', time: '2025-01-01T12:00:00Z', data: { a: 1 } };
 const order = {
@@ -38,5 +38,15 @@ describe('parseLiveMessage', () => {
       parseLiveMessage(JSON.stringify({ type: 'snapshot', order: { ...order, timeline: 'x' } })),
     ).toBeUndefined();
     expect(parseLiveMessage(JSON.stringify({ type: 'ping' }))).toBeUndefined();
+  });
+});
+
+describe('isSession', () => {
+  it('reads a guest’s session and an account’s, whose email must be text', () => {
+    const guest = { userId: 'u-1', name: 'Guest', guest: true };
+    expect(isSession(guest)).toBe(true);
+    expect(isSession({ ...guest, guest: false, email: 'ana@example.org' })).toBe(true);
+    expect(isSession({ ...guest, email: 42 })).toBe(false);
+    expect(isSession({ name: 'Guest', guest: true })).toBe(false);
   });
 });

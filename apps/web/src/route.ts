@@ -4,6 +4,8 @@ export type Route =
   | { readonly screen: 'order'; readonly orderId: string }
   | { readonly screen: 'history' }
   | { readonly screen: 'notifications' }
+  | { readonly screen: 'sign-in' }
+  | { readonly screen: 'sign-up' }
   | { readonly screen: 'unknown' };
 
 export function parseRoute(hash: string): Route {
@@ -11,6 +13,8 @@ export function parseRoute(hash: string): Route {
   if (path === '/') return { screen: 'menu' };
   if (path === '/history') return { screen: 'history' };
   if (path === '/notifications') return { screen: 'notifications' };
+  if (path === '/sign-in') return { screen: 'sign-in' };
+  if (path === '/sign-up') return { screen: 'sign-up' };
   const order = /^\/orders\/([^/]+)$/.exec(path);
   if (order?.[1]) {
     try {

@@ -7,6 +7,8 @@ describe('parseRoute', () => {
     expect(parseRoute('#/')).toEqual({ screen: 'menu' });
     expect(parseRoute('#/history')).toEqual({ screen: 'history' });
     expect(parseRoute('#/notifications')).toEqual({ screen: 'notifications' });
+    expect(parseRoute('#/sign-in')).toEqual({ screen: 'sign-in' });
+    expect(parseRoute('#/sign-up')).toEqual({ screen: 'sign-up' });
     expect(parseRoute('#/orders/0199abc-1')).toEqual({ screen: 'order', orderId: '0199abc-1' });
     expect(parseRoute('#/nowhere')).toEqual({ screen: 'unknown' });
     expect(parseRoute('#/orders/')).toEqual({ screen: 'unknown' });

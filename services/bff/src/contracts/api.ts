@@ -5,16 +5,28 @@ import Type, { type Static } from 'typebox';
 /**
  * HTTP contract of the BFF: the only surface the browser talks to.
  *
- * Every `/api` route runs in a **session**: a signed, HttpOnly cookie (`cads_session`,
- * SameSite=Lax) that the BFF sets on the first request without a valid one, for a new guest
- * user. The user id always comes from the session, never from anything the client sends, and
- * a user reads and streams only their own orders: another user's order answers 404, like a
- * missing one. Errors are `application/problem+json` with a stable `code` and a `detail` that
- * says what to fix (400 for invalid bodies, naming the field).
+ * Every `/api` route runs in a **session** kept by the BFF in its database: the browser holds
+ * only its random id, in a signed, HttpOnly cookie (`cads_session`, SameSite=Lax). The BFF
+ * starts a guest session on the first request without a live one, for a new guest user. The
+ * user id always comes from the session, never from anything the client sends, and a user
+ * reads and streams only their own orders: another user's order answers 404, like a missing
+ * one. Errors are `application/problem+json` with a stable `code` and a `detail` that says
+ * what to fix (400 for invalid bodies, naming the field).
+ *
+ * A session ends when it is revoked (sign-out, sign-in, sign-up, sign-out everywhere), unused
+ * for the idle expiry (7 days by default) or older than the absolute one (30 days); a browser
+ * whose session ended is a new guest.
  *
  * - `GET /api/session` → `Session` (creating a guest session when there is none).
- * - `PUT /api/session` `{name}` → `Session`: the user's display name (the user id stays).
- * - `DELETE /api/session` → `Session`: signs out; the browser is a new guest from now on.
+ * - `PUT /api/session` `{name}` → `Session`: the display name (on the account when signed in).
+ * - `POST /api/account` `SignUpBody` → 201 `Session`: creates an account and signs in to it. A
+ *   guest's user id becomes the account's, with its orders and notifications. 409 when the
+ *   email has an account.
+ * - `POST /api/session` `SignInBody` → `Session`: signs in; the browser takes the account's
+ *   user id (what it did as a guest stays the guest's). 401 when the email or password is wrong.
+ * - `DELETE /api/session` → `Session`: signs out (the session is revoked); a new guest.
+ * - `DELETE /api/account/sessions` → `Session`: revokes every session of the account, on every
+ *   browser; this one becomes a new guest. 401 when not signed in.
  * - `GET /api/config` → `ClientConfig`: runtime settings of the page (no rebuild to change).
  * - `GET /api/menu` → `Menu`: restaurants and dishes with prices in cents.
  * - `POST /api/orders` `PlaceOrderBody` → 202 `OrderAccepted`; 400 with the reason.
@@ -32,23 +44,58 @@ export const Session = Type.Object(
   {
     userId: Type.String(),
     name: Type.String(),
-    /** True until the user gives a name. */
+    /** True until the user gives a name or signs in. */
     guest: Type.Boolean(),
+    /** The account's email, when the session is signed in to one. */
+    email: Type.Optional(Type.String()),
   },
   { additionalProperties: false },
 );
 export type Session = Static<typeof Session>;
 
 export const maxNameLength = 40;
+export const maxEmailLength = 254;
+export const minPasswordLength = 8;
+export const maxPasswordLength = 256;
 
+const DisplayName = Type.String({
+  minLength: 1,
+  maxLength: maxNameLength,
+  pattern: '\\S',
+  description: 'Display name; any text, shown escaped.',
+});
+
+const Email = Type.String({
+  format: 'email',
+  maxLength: maxEmailLength,
+  description: 'Compared without case: stored trimmed and lower-cased.',
+});
+
+/** `PUT /api/session`. */
+export const NameBody = Type.Object({ name: DisplayName }, { additionalProperties: false });
+export type NameBody = Static<typeof NameBody>;
+
+/** `POST /api/account`: a new account. */
+export const SignUpBody = Type.Object(
+  {
+    email: Email,
+    password: Type.String({
+      minLength: minPasswordLength,
+      maxLength: maxPasswordLength,
+      description: `${minPasswordLength} to ${maxPasswordLength} characters.`,
+    }),
+    name: DisplayName,
+  },
+  { additionalProperties: false },
+);
+export type SignUpBody = Static<typeof SignUpBody>;
+
+/** `POST /api/session`: sign in to an account. */
 export const SignInBody = Type.Object(
   {
-    name: Type.String({
-      minLength: 1,
-      maxLength: maxNameLength,
-      pattern: '\\S',
-      description: 'Display name; any text, shown escaped.',
-    }),
+    email: Email,
+    // Any length an account may have had: the sign-up rules may change.
+    password: Type.String({ minLength: 1, maxLength: maxPasswordLength }),
   },
   { additionalProperties: false },
 );

@@ -10,20 +10,16 @@ import {
 } from '@cads/order/contracts';
 import type { SagaMap } from '@cads/saga';
 import Type from 'typebox';
-import {
-  ClientConfig,
-  Menu,
-  NotificationInbox,
-  SagaDescription,
-  Session,
-  SignInBody,
-} from '../contracts/api.ts';
+import { ClientConfig, Menu, NotificationInbox, SagaDescription } from '../contracts/api.ts';
+import type { Accounts } from '../session/accounts.ts';
+import { registerSessionRoutes } from '../session/session-routes.ts';
 import type { Sessions } from '../session/sessions.ts';
 import type { LimitHooks } from './limits.ts';
 import type { Upstream } from './upstream.ts';
 
 export interface ApiRouteOptions {
   readonly sessions: Sessions;
+  readonly accounts: Accounts;
   readonly limits: LimitHooks;
   readonly upstream: Upstream;
   readonly clientConfig: ClientConfig;
@@ -32,61 +28,23 @@ export interface ApiRouteOptions {
 
 const Problem = ProblemDetailsSchema;
 
-/** The browser's API (see `contracts/api.ts`). Every route acts for the session's user only. */
+/**
+ * The browser's API (see `contracts/api.ts`). Every route acts for the session's user only; the
+ * routes that need no user say so (`config.session: 'none'`), and no session is read for them.
+ */
 export function registerApiRoutes(app: HttpApp, options: ApiRouteOptions): void {
-  const { sessions, upstream, clientConfig, saga, limits } = options;
+  const { sessions, accounts, upstream, clientConfig, saga, limits } = options;
   const tags = ['app'];
   const sagaBody = sagaDescription(saga);
   // The map is fixed for the life of the process: one tag for it, computed once.
   const sagaTag = `"${createHash('sha256').update(JSON.stringify(sagaBody)).digest('base64url')}"`;
 
-  app.get(
-    '/api/session',
-    {
-      schema: {
-        tags,
-        summary: 'The browser’s session (a new guest if none)',
-        response: { 200: Session },
-      },
-    },
-    (request, reply) => sessions.of(request, reply),
-  );
-
-  app.put(
-    '/api/session',
-    {
-      onRequest: limits.changeSession,
-      schema: {
-        tags,
-        summary: 'Sets the user’s display name',
-        body: SignInBody,
-        response: { 200: Session, 400: Problem, 429: Problem },
-      },
-    },
-    (request, reply) => {
-      const current = sessions.of(request, reply);
-      const session = { userId: current.userId, name: request.body.name.trim(), guest: false };
-      sessions.set(reply, session);
-      return session;
-    },
-  );
-
-  app.delete(
-    '/api/session',
-    {
-      onRequest: limits.changeSession,
-      schema: {
-        tags,
-        summary: 'Signs out: the browser becomes a new guest',
-        response: { 200: Session, 429: Problem },
-      },
-    },
-    (_request, reply) => sessions.guest(reply),
-  );
+  registerSessionRoutes(app, { sessions, accounts, limits });
 
   app.get(
     '/api/config',
     {
+      config: { session: 'none' },
       schema: { tags, summary: 'Runtime settings of the web app', response: { 200: ClientConfig } },
     },
     () => clientConfig,
@@ -95,6 +53,7 @@ export function registerApiRoutes(app: HttpApp, options: ApiRouteOptions): void 
   app.get(
     '/api/menu',
     {
+      config: { session: 'none' },
       schema: { tags, summary: 'Restaurants and dishes, prices in cents', response: { 200: Menu } },
     },
     (_request, reply) => {
@@ -106,6 +65,7 @@ export function registerApiRoutes(app: HttpApp, options: ApiRouteOptions): void 
   app.get(
     '/api/saga',
     {
+      config: { session: 'none' },
       schema: {
         tags,
         summary: 'The saga’s map: its steps, their events, labels and shown fields',
@@ -195,9 +155,13 @@ export function registerApiRoutes(app: HttpApp, options: ApiRouteOptions): void 
   );
 
   // Anything else under /api is a client bug: say so in JSON, not with the web app's page.
-  app.all('/api/*', { schema: { hide: true, response: { 404: Problem } } }, (request) => {
-    throw httpProblem('CADS_NOT_FOUND', `No route ${request.method} ${request.url}.`);
-  });
+  app.all(
+    '/api/*',
+    { config: { session: 'none' }, schema: { hide: true, response: { 404: Problem } } },
+    (request) => {
+      throw httpProblem('CADS_NOT_FOUND', `No route ${request.method} ${request.url}.`);
+    },
+  );
 }
 
 /** The map's plain description in the contract's shape (mutable arrays, copied once). */

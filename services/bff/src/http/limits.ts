@@ -1,6 +1,7 @@
 import fastifyRateLimit from '@fastify/rate-limit';
 import { type HttpApp, httpProblem } from '@cads/http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { normaliseEmail } from '../session/account-store.ts';
 import type { Sessions } from '../session/sessions.ts';
 
 /**
@@ -14,6 +15,12 @@ export interface BffLimits {
   readonly ordersPerIpPerMinute: number;
   /** Session changes (a name, a sign-out) one IP address may make per minute. */
   readonly sessionChangesPerIpPerMinute: number;
+  /** Sign-in attempts one IP address may make per minute (each one costs a password hash). */
+  readonly signInsPerIpPerMinute: number;
+  /** Sign-in attempts per minute on one email, from any address: slows password guessing. */
+  readonly signInsPerEmailPerMinute: number;
+  /** Accounts one IP address may try to create per minute. */
+  readonly signUpsPerIpPerMinute: number;
   /** Live connections (SSE and WebSocket together) one user may hold open. */
   readonly liveConnectionsPerUser: number;
   /** Live connections one IP address may hold open. */
@@ -24,6 +31,9 @@ export const defaultLimits: BffLimits = {
   ordersPerUserPerMinute: 30,
   ordersPerIpPerMinute: 300,
   sessionChangesPerIpPerMinute: 60,
+  signInsPerIpPerMinute: 10,
+  signInsPerEmailPerMinute: 5,
+  signUpsPerIpPerMinute: 5,
   liveConnectionsPerUser: 20,
   liveConnectionsPerIp: 200,
 };
@@ -35,6 +45,13 @@ export interface LimitHooks {
   readonly placeOrder: Hook;
   /** For the session's writes: per address. */
   readonly changeSession: Hook;
+  /**
+   * For sign-in, as a `preHandler` (it reads the validated body): per address, then per email.
+   * An attempt refused by the address limit does not count against the email.
+   */
+  readonly signIn: Hook;
+  /** For sign-up: per address. */
+  readonly signUp: Hook;
   /** For the live routes: takes a connection slot, given back when the connection closes. */
   readonly openLive: Hook;
 }
@@ -71,6 +88,9 @@ export async function installLimits(
   const ordersByUser = perMinute('orders', limits.ordersPerUserPerMinute, userOrIp);
   const ordersByIp = perMinute('orders-ip', limits.ordersPerIpPerMinute, (r) => r.ip);
   const sessionByIp = perMinute('session-ip', limits.sessionChangesPerIpPerMinute, (r) => r.ip);
+  const signInByIp = perMinute('sign-in-ip', limits.signInsPerIpPerMinute, (r) => r.ip);
+  const signInByEmail = perMinute('sign-in-email', limits.signInsPerEmailPerMinute, emailOf);
+  const signUpByIp = perMinute('sign-up-ip', limits.signUpsPerIpPerMinute, (r) => r.ip);
 
   const live = new Map<string, number>();
   const take = (key: string, cap: number): boolean => {
@@ -92,6 +112,13 @@ export async function installLimits(
     },
     async changeSession(request) {
       await sessionByIp(request, 'session changes from this address');
+    },
+    async signIn(request) {
+      await signInByIp(request, 'sign-in attempts from this address');
+      await signInByEmail(request, 'sign-in attempts for this email');
+    },
+    async signUp(request) {
+      await signUpByIp(request, 'sign-ups from this address');
     },
     openLive(request, reply) {
       const userId = sessions.read(request)?.userId;
@@ -126,4 +153,11 @@ export async function installLimits(
       return Promise.resolve();
     },
   };
+}
+
+/** The body's email as accounts compare it (trimmed, lower-case); `''` when there is none. */
+function emailOf(request: FastifyRequest): string {
+  const body: unknown = request.body;
+  if (typeof body !== 'object' || body === null || !('email' in body)) return '';
+  return typeof body.email === 'string' ? normaliseEmail(body.email) : '';
 }
