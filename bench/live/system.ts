@@ -134,6 +134,7 @@ export async function startLiveSystem(options: { logLevel: string }): Promise<Li
   let publisher: NatsBroker | undefined;
   let disposed = false;
 
+  const internalSecret = randomBytes(32).toString('base64url');
   const startService = async (
     service: ServiceName,
     stream: typeof streams.bff,
@@ -149,6 +150,7 @@ export async function startLiveSystem(options: { logLevel: string }): Promise<Li
         ...process.env,
         ...env,
         CADS_LOG_LEVEL: options.logLevel,
+        CADS_INTERNAL_SECRET: internalSecret,
         CADS_DATABASE_URL: databaseUrl,
         CADS_BROKER_URL: servers,
         CADS_NATS_STREAM: stream.stream,
@@ -201,6 +203,12 @@ export async function startLiveSystem(options: { logLevel: string }): Promise<Li
       CADS_ORDER_URL: order.url,
       CADS_NOTIFICATIONS_URL: notifications.url,
       CADS_SESSION_SECRET: sessionSecret,
+      // One benchmark user on one address holds every connection, and every user orders from
+      // one address: the limits that protect a deployment from one client would stop the
+      // measure at 20 connections and 300 orders a minute.
+      CADS_LIMIT_LIVE_CONNECTIONS_PER_USER: '1000000',
+      CADS_LIMIT_LIVE_CONNECTIONS_PER_IP: '1000000',
+      CADS_LIMIT_ORDERS_PER_IP_PER_MINUTE: '1000000',
       // No web app: the benchmark reads the API only.
       CADS_WEB_ROOT: '/nonexistent',
     };

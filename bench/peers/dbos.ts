@@ -155,6 +155,7 @@ export async function startDbosPeer(options: PeerOptions): Promise<RunningPeer> 
           ...process.env,
           EXTERNALS_URL: options.externalsUrl,
           NOTIFICATIONS_URL: options.notificationsUrl,
+          INTERNAL_SECRET: options.internalSecret,
           DATABASE_URL: urlOf(databases.app),
           SYSTEM_DATABASE_URL: urlOf(databases.system),
           PORT: String(port),

@@ -140,7 +140,7 @@ async function cadsContender(system: BenchSystem): Promise<Contender> {
   const tracker = new FinalTracker();
   await tracker.start(system.broker);
   await configureExternals(system.urls.externals, system.adminToken, noDelays);
-  const target = cadsTarget(system.urls.order, tracker, () => interrupted);
+  const target = cadsTarget(system.order, tracker, () => interrupted);
   return {
     description: system.description,
     target,
@@ -189,6 +189,7 @@ async function peerContender(name: SystemName, basePort: number): Promise<Conten
     const options: PeerOptions = {
       externalsUrl: services.externalsUrl,
       notificationsUrl: services.notificationsUrl,
+      internalSecret: services.internalSecret,
       postgresUrl,
       workDir,
       basePort: basePort + 10,

@@ -1,3 +1,4 @@
+import { serviceCredentials, type ServiceCredentials } from '@cads/http';
 import { type Answer, httpRequest } from '../http.ts';
 
 /**
@@ -90,6 +91,11 @@ export interface PeerOptions {
   /** The CADS notifications service. */
   readonly notificationsUrl: string;
   /**
+   * The shared services' internal secret: a peer's handlers get it as `INTERNAL_SECRET` and
+   * sign their calls with it (`callWithKey`), as CADS's own services do.
+   */
+  readonly internalSecret: string;
+  /**
    * An admin connection to this machine's PostgreSQL: the peer creates the database(s) it needs
    * under a name of this run (`bench_peer_<peer>_<tag>`) and drops them when it stops.
    */
@@ -117,21 +123,38 @@ export interface RunningPeer {
   stop(): Promise<void>;
 }
 
+let credentials: ServiceCredentials | undefined;
+
+/** The handler process's service tokens (service `peer`), from `INTERNAL_SECRET`. */
+function peerCredentials(): ServiceCredentials {
+  if (credentials) return credentials;
+  const secret = process.env.INTERNAL_SECRET;
+  if (!secret) throw new Error('INTERNAL_SECRET is not set');
+  credentials = serviceCredentials({ secret, service: 'peer' });
+  return credentials;
+}
+
 /**
- * One call with an idempotency key and a JSON body, as every peer makes it to the externals and
- * the notifications service: resolves to the answer, whatever its status; rejects on a network
- * error or after `timeoutMs`.
+ * One call with an idempotency key, a JSON body and the peer's service token (for the
+ * notifications service or the externals, by the URL's path), as every peer makes it:
+ * resolves to the answer, whatever its status; rejects on a network error or after `timeoutMs`.
  */
-export function callWithKey(
+export async function callWithKey(
   url: string,
   method: 'POST' | 'DELETE',
   key: string,
   body: unknown,
   timeoutMs = 30_000,
 ): Promise<Answer> {
+  const audience = new URL(url).pathname.startsWith('/api/notifications')
+    ? 'notifications'
+    : 'externals';
   return httpRequest(url, {
     method,
-    headers: { 'idempotency-key': key },
+    headers: {
+      'idempotency-key': key,
+      authorization: await peerCredentials().authorization(audience),
+    },
     body: JSON.stringify(body),
     timeoutMs,
   });

@@ -245,6 +245,7 @@ function startHandler(dir: string, ports: Ports, options: PeerOptions, database:
       ...process.env,
       EXTERNALS_URL: options.externalsUrl,
       NOTIFICATIONS_URL: options.notificationsUrl,
+      INTERNAL_SECRET: options.internalSecret,
       DATABASE_URL: databaseUrl(options.postgresUrl, database),
       PORT: String(ports.handler),
       RESTATE_LOGGING: 'WARN',

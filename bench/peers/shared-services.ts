@@ -10,6 +10,8 @@ export interface SharedServices {
   readonly notificationsUrl: string;
   /** The externals' admin credential (config, ledger, reservations, assignments). */
   readonly adminToken: string;
+  /** The services' internal secret: callers sign their service tokens with it. */
+  readonly internalSecret: string;
   readonly processes: () => readonly { readonly label: string; readonly pid: number }[];
   stop(): Promise<void>;
 }
@@ -31,6 +33,7 @@ export async function startSharedServices(options: {
 }): Promise<SharedServices> {
   const tag = randomUUID().replaceAll('-', '').slice(0, 8);
   const adminToken = randomBytes(16).toString('hex');
+  const internalSecret = randomBytes(32).toString('base64url');
   const databases = {
     externals: `bench_peers_${tag}_externals`,
     notifications: `bench_peers_${tag}_notifications`,
@@ -70,6 +73,7 @@ export async function startSharedServices(options: {
           CADS_DATABASE_URL: urlOf(databases[service]),
           CADS_BROKER_URL: urlOf(databases[service]),
           CADS_ADMIN_TOKEN: adminToken,
+          CADS_INTERNAL_SECRET: internalSecret,
           CADS_LOG_LEVEL: process.env.CADS_LOG_LEVEL ?? 'warn',
         },
         stdio: ['ignore', 'ignore', 'inherit'],
@@ -109,6 +113,7 @@ export async function startSharedServices(options: {
     externalsUrl: urls.externals,
     notificationsUrl: urls.notifications,
     adminToken,
+    internalSecret,
     processes: () =>
       children
         .filter(({ child }) => child.pid !== undefined)

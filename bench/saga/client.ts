@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { serviceCredentials, type ServiceCredentials } from '@cads/http';
 import { httpRequest, keepAlive } from '../http.ts';
 
 /** The seed's e2e order: Pizzeria, 3 × p01 + 2 × p02 = 52.30 EUR. */
@@ -23,12 +24,26 @@ export const noDelays = Object.fromEntries(
 const send = (url: string, method: string, headers: Record<string, string>, body?: string) =>
   httpRequest(url, { method, headers, ...(body === undefined ? {} : { body }) });
 
-/** `POST /api/orders` as the BFF does; resolves to the order's id, or throws with the answer. */
-export async function placeOrder(orderUrl: string, userId: string): Promise<string> {
+/** Where orders are placed: the order service, and the BFF's credentials for it. */
+export interface OrderEndpoint {
+  readonly url: string;
+  readonly credentials: ServiceCredentials;
+}
+
+/** The order service of a system whose processes share `internalSecret`, signed as the BFF. */
+export function orderEndpoint(url: string, internalSecret: string): OrderEndpoint {
+  return { url, credentials: serviceCredentials({ secret: internalSecret, service: 'bff' }) };
+}
+
+/**
+ * `POST /api/orders` as the BFF does (with its service token for the user); resolves to the
+ * order's id, or throws with the answer.
+ */
+export async function placeOrder(order: OrderEndpoint, userId: string): Promise<string> {
   const answer = await send(
-    `${orderUrl}/api/orders`,
+    `${order.url}/api/orders`,
     'POST',
-    { 'x-user-id': userId },
+    { authorization: await order.credentials.authorization('order', userId) },
     seedOrderBody,
   );
   if (answer.status !== 202)
@@ -70,8 +85,8 @@ export async function waitReady(urls: readonly string[], timeoutMs: number): Pro
 }
 
 /** GET a text resource (metrics). */
-export async function getText(url: string): Promise<string> {
-  const answer = await send(url, 'GET', {});
+export async function getText(url: string, headers: Record<string, string> = {}): Promise<string> {
+  const answer = await send(url, 'GET', headers);
   if (answer.status !== 200) throw new Error(`GET ${url}: ${answer.status}`);
   return answer.body;
 }

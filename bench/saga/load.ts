@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { placeOrder } from './client.ts';
+import { type OrderEndpoint, placeOrder } from './client.ts';
 import { type CpuUse, cpuBetween, sampleCpu } from './cpu.ts';
 import type { FinalTracker } from './tracker.ts';
 
@@ -31,7 +31,7 @@ export interface CadsTarget extends LoadTarget {
 }
 
 export function cadsTarget(
-  orderUrl: string,
+  order: OrderEndpoint,
   tracker: FinalTracker,
   interrupted: () => boolean,
 ): CadsTarget {
@@ -39,7 +39,7 @@ export function cadsTarget(
     tracker,
     interrupted,
     async run(userId, timeoutMs) {
-      const orderId = await placeOrder(orderUrl, userId);
+      const orderId = await placeOrder(order, userId);
       const accepted = performance.now();
       const final = await tracker.wait(orderId, timeoutMs);
       return final && { accepted, end: final.at, type: final.type };

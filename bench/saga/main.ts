@@ -102,7 +102,7 @@ async function phase(
   run: () => Promise<PhaseResult>,
   seconds: number,
 ): Promise<PhaseResult> {
-  const before = values.profile ? await scrapeMetrics(system.urls) : undefined;
+  const before = values.profile ? await scrapeMetrics(system.urls, system.adminToken) : undefined;
   const result = await run();
   console.log(describePhase(system.mode, result));
   if (before) {
@@ -112,7 +112,11 @@ async function phase(
         `    CPU cores by process: ${byChild.map(([name, cores]) => `${name} ${cores.toFixed(2)}`).join(', ')}`,
       );
     }
-    for (const line of describeMetrics(before, await scrapeMetrics(system.urls), seconds))
+    for (const line of describeMetrics(
+      before,
+      await scrapeMetrics(system.urls, system.adminToken),
+      seconds,
+    ))
       console.log(`    ${line}`);
   }
   return result;
@@ -127,10 +131,10 @@ async function benchmark(system: BenchSystem): Promise<ModeReport> {
   await tracker.start(system.broker);
   try {
     await configureExternals(system.urls.externals, system.adminToken, noDelays);
-    const target = cadsTarget(system.urls.order, tracker, () => interrupted);
+    const target = cadsTarget(system.order, tracker, () => interrupted);
 
     // One saga first: a system that cannot finish one is not worth loading.
-    const orderId = await placeOrder(system.urls.order, `bench-probe-${Date.now()}`);
+    const orderId = await placeOrder(system.order, `bench-probe-${Date.now()}`);
     const probe = await tracker.wait(orderId, 60_000);
     if (!probe) throw new Error(`the probe order ${orderId} got no final event within 60 s`);
     if (probe.type !== 'payment_done')

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 /**
  * Recovery of the embedded mode after a crash: `cads start` runs in a child process, orders are
  * placed with every external system answering after `--step-ms`, the process is SIGKILLed while
@@ -13,7 +14,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { configureExternals, placeOrder } from './client.ts';
+import { configureExternals, orderEndpoint, placeOrder } from './client.ts';
 import { machine } from './report.ts';
 
 const { values } = parseArgs({
@@ -30,9 +31,12 @@ const rounds = Number(values.rounds);
 const stepMs = Number(values['step-ms']);
 const port = Number(values.port);
 const adminToken = 'bench-recovery';
+/** The secret `cads start` signs its internal calls with here, so this script can place orders. */
+const internalSecret = randomBytes(32).toString('base64url');
 const main = fileURLToPath(new URL('../../apps/cli/src/main.ts', import.meta.url));
 const externalsUrl = `http://127.0.0.1:${port + 1}`;
 const orderUrl = `http://127.0.0.1:${port + 3}`;
+const order = orderEndpoint(orderUrl, internalSecret);
 
 interface OrderState {
   readonly status: number;
@@ -46,7 +50,12 @@ async function start(dataDir: string): Promise<{ child: ChildProcess; upAt: numb
     process.execPath,
     ['--import', 'tsx', main, 'start', '--port', String(port), '--data', dataDir],
     {
-      env: { ...process.env, CADS_ADMIN_TOKEN: adminToken, CADS_LOG_LEVEL: 'error' },
+      env: {
+        ...process.env,
+        CADS_ADMIN_TOKEN: adminToken,
+        CADS_INTERNAL_SECRET: internalSecret,
+        CADS_LOG_LEVEL: 'error',
+      },
       stdio: ['ignore', 'pipe', 'inherit'],
     },
   );
@@ -71,7 +80,9 @@ async function kill(child: ChildProcess, signal: NodeJS.Signals): Promise<void> 
 
 async function stateOf(orderId: string): Promise<OrderState | undefined> {
   try {
-    const response = await fetch(`${orderUrl}/api/orders/${orderId}`);
+    const response = await fetch(`${orderUrl}/api/orders/${orderId}`, {
+      headers: { authorization: await order.credentials.authorization('order') },
+    });
     if (!response.ok) return undefined;
     const body = (await response.json()) as { status: number; timeline: unknown[] };
     return { status: body.status, events: body.timeline.length };
@@ -103,7 +114,7 @@ try {
   });
   for (let round = 1; round <= rounds; round++) {
     const placed = await Promise.all(
-      Array.from({ length: orders }, (_, n) => placeOrder(orderUrl, `recovery-${round}-${n}`)),
+      Array.from({ length: orders }, (_, n) => placeOrder(order, `recovery-${round}-${n}`)),
     );
     // Mid-saga: some orders a step in, some two.
     await sleep(stepMs * 1.5);

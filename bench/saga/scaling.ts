@@ -61,11 +61,11 @@ async function withSystem<T>(
   await tracker.start(system.broker);
   try {
     await configureExternals(system.urls.externals, system.adminToken, noDelays);
-    const probe = await placeOrder(system.urls.order, `bench-probe-${Date.now()}`);
+    const probe = await placeOrder(system.order, `bench-probe-${Date.now()}`);
     if (!(await tracker.wait(probe, 60_000))) throw new Error('the probe saga did not finish');
     return await work(
       system,
-      cadsTarget(system.urls.order, tracker, () => interrupted),
+      cadsTarget(system.order, tracker, () => interrupted),
     );
   } finally {
     await tracker.stop();

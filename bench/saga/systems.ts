@@ -18,7 +18,7 @@ import {
 } from '../../apps/cli/src/cluster.ts';
 import { startEmbedded } from '../../apps/cli/src/embedded.ts';
 import { type ServiceName, serviceNames } from '../../apps/cli/src/system.ts';
-import { waitReady } from './client.ts';
+import { orderEndpoint, type OrderEndpoint, waitReady } from './client.ts';
 
 /** A running system to load, and how to take it down without leaving anything behind. */
 export interface BenchSystem {
@@ -28,6 +28,8 @@ export interface BenchSystem {
   /** A broker on the system's event log, for the broadcast subscription that sees finals. */
   readonly broker: Broker;
   readonly adminToken: string;
+  /** The order service, signed for as the BFF with the system's internal secret. */
+  readonly order: OrderEndpoint;
   /** Anything worth telling after the run (restarts of cluster processes). */
   readonly notes: () => string[];
   /** Cluster mode: the supervisor (its processes, fault injection). */
@@ -45,9 +47,17 @@ const logger = pino({ level: logLevel });
 export async function startEmbeddedBench(): Promise<BenchSystem> {
   const dataDir = await mkdtemp(join(tmpdir(), 'cads-bench-saga-'));
   const adminToken = randomBytes(16).toString('hex');
+  const internalSecret = randomBytes(32).toString('base64url');
   let system;
   try {
-    system = await startEmbedded({ dataDir, logger, adminToken, host: '127.0.0.1', basePort: 0 });
+    system = await startEmbedded({
+      dataDir,
+      logger,
+      adminToken,
+      internalSecret,
+      host: '127.0.0.1',
+      basePort: 0,
+    });
   } catch (error) {
     await rm(dataDir, { recursive: true, force: true });
     throw error;
@@ -60,6 +70,7 @@ export async function startEmbeddedBench(): Promise<BenchSystem> {
     urls: running.urls,
     broker: running.broker,
     adminToken,
+    order: orderEndpoint(running.urls.order, internalSecret),
     notes: () => [],
     async dispose() {
       try {
@@ -125,6 +136,7 @@ async function benchResources() {
     servers,
     ...names,
     adminToken: randomBytes(16).toString('hex'),
+    internalSecret: randomBytes(32).toString('base64url'),
     broker,
     cleanUp: async () => {
       await broker
@@ -155,6 +167,7 @@ export async function startClusterBench(
   process.env.CADS_LOG_LEVEL = logLevel;
   const run = await benchResources();
   const { adminUrl, servers, databasePrefix, natsStream, natsSubjectPrefix, adminToken } = run;
+  const { internalSecret } = run;
   const { broker, cleanUp } = run;
   let cluster;
   try {
@@ -162,6 +175,7 @@ export async function startClusterBench(
       postgresUrl: adminUrl,
       natsUrl: servers,
       adminToken,
+      internalSecret,
       host,
       basePort,
       logger,
@@ -197,6 +211,7 @@ export async function startClusterBench(
     urls: running.urls,
     broker,
     adminToken,
+    order: orderEndpoint(running.urls.order, internalSecret),
     notes: () =>
       serviceNames
         .filter((service) => running.restarts[service] > 0)
@@ -239,6 +254,7 @@ export async function startCompactBench(preferredPort: number): Promise<BenchSys
 
   const run = await benchResources();
   const { adminUrl, servers, databasePrefix, natsStream, natsSubjectPrefix, adminToken } = run;
+  const { internalSecret } = run;
   const { broker } = run;
   const children: ChildProcess[] = [];
   const stopChildren = () =>
@@ -277,6 +293,7 @@ export async function startCompactBench(preferredPort: number): Promise<BenchSys
             CADS_ORDER_URL: urls.order,
             CADS_NOTIFICATIONS_URL: urls.notifications,
             CADS_SESSION_SECRET: randomBytes(32).toString('base64url'),
+            CADS_INTERNAL_SECRET: internalSecret,
             CADS_ADMIN_TOKEN: adminToken,
             CADS_HOST: host,
             CADS_PORT: String(portOf(group[0]!)),
@@ -299,6 +316,7 @@ export async function startCompactBench(preferredPort: number): Promise<BenchSys
     urls,
     broker,
     adminToken,
+    order: orderEndpoint(urls.order, internalSecret),
     notes: () => [],
     processes: () =>
       children.flatMap((child, index) =>

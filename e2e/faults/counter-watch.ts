@@ -5,12 +5,19 @@ import { sleep } from '@cads/messaging/testing';
  * second, and a value lower than the last one seen means a new process (its predecessor's count
  * is kept). What a process counted between its last reading and its death is missed.
  */
-export function counterWatch(urls: () => readonly string[], pattern: RegExp) {
+export function counterWatch(
+  urls: () => readonly string[],
+  pattern: RegExp,
+  headers: Record<string, string> = {},
+) {
   const last = new Map<string, number>();
   let banked = 0;
   let stopped = false;
   const read = async (url: string) => {
-    const response = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(2_000) });
+    const response = await fetch(`${url}/metrics`, {
+      headers,
+      signal: AbortSignal.timeout(2_000),
+    });
     const text = await response.text();
     return text
       .split('\n')

@@ -13,7 +13,7 @@ import { type Database, isDatabaseUnavailable, type Queryable } from '@cads/stor
 import { openPostgresDatabase } from '@cads/storage-postgres';
 import pino from 'pino';
 import { freePortRange } from '../saga/free-ports.ts';
-import { adminToken } from '../saga/system-harness.ts';
+import { adminToken, internalSecret } from '../saga/system-harness.ts';
 import { type OwnNatsServer, startOwnNatsServer } from './nats-server.ts';
 import { type OwnPostgresServer, startOwnPostgresServer } from './postgres-server.ts';
 import { startTcpLink, type TcpLink } from './tcp-link.ts';
@@ -86,6 +86,7 @@ export async function startFaultCluster(options: FaultClusterOptions = {}): Prom
       postgresUrls,
       natsUrl: nats.url,
       adminToken,
+      internalSecret,
       host: '127.0.0.1',
       basePort: await freePortRange(clusterPortSpan),
       logger: pino({ level: process.env.CADS_TEST_LOG_LEVEL ?? 'silent' }),

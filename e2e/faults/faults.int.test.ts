@@ -6,6 +6,7 @@ import { sleep, waitFor } from '@cads/messaging/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bffBrowser } from '../live/bff-client.ts';
 import { sagaClient, seedOrder, seedOutcomes } from '../saga/saga-client.ts';
+import { adminToken } from '../saga/system-harness.ts';
 import { counterWatch } from './counter-watch.ts';
 import { type FaultCluster, startFaultCluster } from './fault-cluster.ts';
 import { ownPostgresSkipReason } from './postgres-server.ts';
@@ -97,12 +98,15 @@ describe.skipIf(skip !== undefined)(
         }
 
         const urls = () => cluster.processes().map((p) => p.url);
+        // The BFF's metrics need the admin token (the others' take it too).
+        const admin = { authorization: `Bearer ${adminToken}` };
         const duplicates = counterWatch(
           urls,
           /^cads_consumer_handler_seconds_count\{.*outcome="duplicate"/,
+          admin,
         );
-        const retries = counterWatch(urls, /^cads_consumer_retries_total\{/);
-        const circuitsOpened = counterWatch(urls, /^cads_consumer_circuit_opened_total\{/);
+        const retries = counterWatch(urls, /^cads_consumer_retries_total\{/, admin);
+        const circuitsOpened = counterWatch(urls, /^cads_consumer_circuit_opened_total\{/, admin);
         const kills = Object.fromEntries(serviceNames.map((s) => [s, 0])) as Record<
           ServiceName,
           number

@@ -2,7 +2,7 @@ import { startSystem, type RunningSystem } from '@cads/cli/system';
 import { createPostgresBroker } from '@cads/messaging-postgres';
 import { openPglite } from '@cads/storage-pglite';
 import pino from 'pino';
-import { adminToken, sessionSecret } from '../saga/system-harness.ts';
+import { adminToken, internalSecret, sessionSecret } from '../saga/system-harness.ts';
 import { type KitchenLog, kitchenSaga, kitchenService } from './kitchen.ts';
 
 export interface KitchenSystem {
@@ -30,6 +30,7 @@ export async function startKitchenSystem(
     logger: pino({ level: process.env.CADS_TEST_LOG_LEVEL ?? 'silent' }),
     adminToken,
     sessionSecret,
+    internalSecret,
     saga: kitchenSaga,
     added: [{ name: 'kitchen', define: ({ saga }) => kitchenService(saga ?? kitchenSaga, log) }],
     ...(options.webRoot ? { webRoot: options.webRoot } : {}),

@@ -1,3 +1,4 @@
+import { testCredentials } from '@cads/testing';
 import { randomUUID } from 'node:crypto';
 import { type BffOptions, bffService } from '@cads/bff';
 import { foodSaga } from '@cads/food-saga';
@@ -8,8 +9,14 @@ import { createService, type Service } from '@cads/service';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { noDelays, sagaClient, seedOrder, seedOutcomes } from '../saga/saga-client.ts';
-import { sessionSecret, type SystemUnderTest, systemVariants } from '../saga/system-harness.ts';
+import {
+  adminToken,
+  sessionSecret,
+  type SystemUnderTest,
+  systemVariants,
+} from '../saga/system-harness.ts';
 import { bffBrowser, eventsSeen, rawGetStatus, types, wsHandshakeStatus } from './bff-client.ts';
+import type { Session } from '@cads/bff/contracts';
 import { gatedOrderService, placedOrderView } from './gated-order-service.ts';
 
 const variants = await systemVariants();
@@ -48,6 +55,8 @@ describe(`the BFF (${preferred.name})`, { timeout: 90_000 }, () => {
         orderUrl: sut.system.urls.order,
         notificationsUrl: sut.system.urls.notifications,
         sessionSecret,
+        credentials: testCredentials('bff'),
+        operatorToken: adminToken,
         ...options,
       }).definition,
       {
@@ -86,7 +95,7 @@ describe(`the BFF (${preferred.name})`, { timeout: 90_000 }, () => {
 
     const browser = await bffBrowser(sut.system.urls.bff);
     expect(browser.session.userId).not.toBe(guest.userId);
-    // Same session on the other instance: the cookie is all the state there is.
+    // Same session on the other instance: every instance reads the one session table.
     const again = await fetch(`${secondUrl}/api/session`, { headers: { cookie: browser.cookie } });
     expect(((await again.json()) as { userId: string }).userId).toBe(browser.session.userId);
 
@@ -113,6 +122,92 @@ describe(`the BFF (${preferred.name})`, { timeout: 90_000 }, () => {
     expect(blank.status).toBe(400);
     const out = await browser.json<{ userId: string }>('/api/session', { method: 'DELETE' });
     expect(out.userId).not.toBe(browser.session.userId);
+  });
+
+  const signUp = (browser: Awaited<ReturnType<typeof bffBrowser>>, email: string) =>
+    browser.json<Session>(
+      '/api/account',
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email, password: 'a long enough password', name: 'Ana' }),
+      },
+      201,
+    );
+  const signIn = (browser: Awaited<ReturnType<typeof bffBrowser>>, email: string) =>
+    browser.json<Session>('/api/session', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email, password: 'a long enough password' }),
+    });
+  const orderIds = async (browser: Awaited<ReturnType<typeof bffBrowser>>) =>
+    (await browser.json<{ orders: Array<{ orderId: string }> }>('/api/orders')).orders.map(
+      (order) => order.orderId,
+    );
+
+  it('a guest who signs up keeps their orders; a copied cookie stops working at sign-out; signing in again shows them', async () => {
+    const email = `ana-${randomUUID()}@example.org`;
+    const browser = await bffBrowser(sut.system.urls.bff);
+    const orderId = await browser.placeOrder(seedOrder);
+    const guestCookie = browser.cookie;
+
+    const account = await signUp(browser, email);
+    expect(account).toEqual({ userId: browser.session.userId, name: 'Ana', guest: false, email });
+    expect(browser.cookie).not.toBe(guestCookie);
+    expect(await orderIds(browser)).toEqual([orderId]);
+    expect((await browser.json<{ orderId: string }>(`/api/orders/${orderId}`)).orderId).toBe(
+      orderId,
+    );
+
+    // Someone copied the signed-in cookie: it works until the owner signs out, on any instance.
+    const copy = await bffBrowser(secondUrl);
+    copy.cookie = browser.cookie;
+    expect(await orderIds(copy)).toEqual([orderId]);
+    const out = await browser.json<Session>('/api/session', { method: 'DELETE' });
+    expect(out.guest).toBe(true);
+    expect(out.userId).not.toBe(account.userId);
+    for (const url of [secondUrl, sut.system.urls.bff]) {
+      const stolen = await bffBrowser(url);
+      stolen.cookie = copy.cookie;
+      expect((await stolen.request(`/api/orders/${orderId}`)).status).toBe(404);
+      expect(await orderIds(stolen)).toEqual([]);
+      expect((await stolen.json<Session>('/api/session')).userId).not.toBe(account.userId);
+    }
+    const revokedSocket = await bffBrowser(sut.system.urls.bff);
+    revokedSocket.cookie = copy.cookie;
+    expect((await (await revokedSocket.ws(orderId)).closed).code).toBe(4401);
+    expect((await browser.request(`/api/orders/${orderId}`)).status).toBe(404);
+
+    // Another browser signs in: the account's user id, and with it the order.
+    const laptop = await bffBrowser(secondUrl);
+    const signedIn = await signIn(laptop, email.toUpperCase());
+    expect(signedIn.userId).toBe(account.userId);
+    expect(await orderIds(laptop)).toEqual([orderId]);
+    const stream = await laptop.sse(orderId);
+    expect(stream.status).toBe(200);
+    stream.close();
+  });
+
+  it('signing in leaves the guest’s own orders with the guest; signing out everywhere ends every browser’s session', async () => {
+    const email = `bo-${randomUUID()}@example.org`;
+    const phone = await bffBrowser(sut.system.urls.bff);
+    const account = await signUp(phone, email);
+    const accountOrder = await phone.placeOrder(seedOrder);
+
+    const laptop = await bffBrowser(secondUrl);
+    const guestOrder = await laptop.placeOrder(seedOrder);
+    await signIn(laptop, email);
+    expect(await orderIds(laptop)).toEqual([accountOrder]);
+    expect((await laptop.request(`/api/orders/${guestOrder}`)).status).toBe(404);
+
+    const everywhere = await phone.json<Session>('/api/account/sessions', { method: 'DELETE' });
+    expect(everywhere.guest).toBe(true);
+    expect(everywhere.userId).not.toBe(account.userId);
+    expect(await orderIds(laptop)).toEqual([]);
+    expect((await laptop.request(`/api/orders/${accountOrder}`)).status).toBe(404);
+    expect((await laptop.json<Session>('/api/session')).guest).toBe(true);
+    const refused = await laptop.request('/api/account/sessions', { method: 'DELETE' });
+    expect(refused.status).toBe(401);
   });
 
   it('answers invalid orders 400 with the reason, and serves menu and config', async () => {
@@ -522,6 +617,8 @@ describe(`the BFF (${preferred.name})`, { timeout: 90_000 }, () => {
       orderUrl: orders.url,
       notificationsUrl: sut.system.urls.notifications,
       sessionSecret,
+      credentials: testCredentials('bff'),
+      operatorToken: adminToken,
     });
     const { consumer: _decidedElsewhere, ...liveOnly } = gated.definition;
     const instance = await createService(liveOnly, {

@@ -11,7 +11,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { freePortRange } from './free-ports.ts';
 import { noDelays, sagaClient } from './saga-client.ts';
-import { adminToken } from './system-harness.ts';
+import { adminToken, internalSecret } from './system-harness.ts';
 
 const skip = (await postgresSkipReason()) ?? (await natsSkipReason());
 
@@ -27,6 +27,7 @@ describe.skipIf(skip !== undefined)(
         postgresUrl,
         natsUrl,
         adminToken,
+        internalSecret,
         host: '127.0.0.1',
         basePort: await freePortRange(clusterPortSpan),
         logger: pino({ level: 'silent' }),

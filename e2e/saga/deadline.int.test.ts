@@ -1,3 +1,4 @@
+import { testCredentials } from '@cads/testing';
 import { randomUUID } from 'node:crypto';
 import { waitFor } from '@cads/messaging/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +8,8 @@ import { type SystemUnderTest, systemVariants } from './system-harness.ts';
 
 /** Short enough for a test, long enough for a saga without delays to end well before it. */
 const deadlineMs = 3_000;
+/** Reads the notifications as the BFF does, for the user. */
+const bff = testCredentials('bff');
 /**
  * A step that answers this late answers after the deadline (and within one HTTP attempt's
  * 5 s limit, so the answer is heard).
@@ -45,6 +48,7 @@ for (const variant of await systemVariants()) {
       const notifications = async (userId: string) => {
         const response = await fetch(
           `${sut.system.urls.notifications}/api/notifications?userId=${userId}`,
+          { headers: { authorization: await bff.authorization('notifications', userId) } },
         );
         return (await response.json()) as { kind: string; orderId: string }[];
       };

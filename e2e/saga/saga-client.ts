@@ -4,7 +4,11 @@ import { readRestaurantStatus } from '@cads/restaurant';
 import { readRiderStatus } from '@cads/rider';
 import { readOrderStatus } from '@cads/order';
 import type { RunningSystem } from '@cads/cli/system';
+import { testCredentials } from '@cads/testing';
 import { adminToken } from './system-harness.ts';
+
+/** The suites place and read orders as the BFF does: with its service token. */
+const bff = testCredentials('bff');
 
 /** Talks to a running system over HTTP, as a client and an operator would. */
 export function sagaClient(system: Pick<RunningSystem, 'urls' | 'databases'>) {
@@ -28,13 +32,18 @@ export function sagaClient(system: Pick<RunningSystem, 'urls' | 'databases'>) {
     async placeOrder(userId: string, body: unknown = seedOrder) {
       return fetch(`${system.urls.order}/api/orders`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-user-id': userId },
+        headers: {
+          'content-type': 'application/json',
+          authorization: await bff.authorization('order', userId),
+        },
         body: JSON.stringify(body),
       });
     },
     async order(orderId: string) {
       return json<{ status: number; timeline: Array<{ type: string }>; [key: string]: unknown }>(
-        await fetch(`${system.urls.order}/api/orders/${orderId}`),
+        await fetch(`${system.urls.order}/api/orders/${orderId}`, {
+          headers: { authorization: await bff.authorization('order') },
+        }),
       );
     },
     async ledger(orderId: string) {

@@ -16,11 +16,14 @@ import {
   natsUrl,
   postgresSkipReason,
   type TestDatabase,
+  testInternalSecret,
 } from '@cads/testing';
 import pino from 'pino';
 
 export const adminToken = 'test-admin-token';
 export const sessionSecret = 'test-session-secret-0123456789abcdef';
+/** The internal secret of the systems these suites start (signs their service tokens). */
+export const internalSecret = testInternalSecret;
 
 export interface SystemUnderTest {
   readonly system: RunningSystem;
@@ -64,6 +67,7 @@ async function startEmbeddedSystem(tuning: SystemTuning = {}): Promise<SystemUnd
     logger,
     adminToken,
     sessionSecret,
+    internalSecret: testInternalSecret,
     ...tuning,
   });
   return {
@@ -97,6 +101,7 @@ async function startDistributedSystem(tuning: SystemTuning = {}): Promise<System
     logger,
     adminToken,
     sessionSecret,
+    internalSecret: testInternalSecret,
     ...tuning,
   });
   return {

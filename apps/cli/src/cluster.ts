@@ -27,6 +27,8 @@ export interface ClusterOptions {
   readonly natsSubjectPrefix?: string;
   /** Signs the BFF's sessions. Default: `CADS_SESSION_SECRET`, else a new one for this run. */
   readonly sessionSecret?: string;
+  /** Signs the internal calls' service tokens. Default: `CADS_INTERNAL_SECRET`, else a new one. */
+  readonly internalSecret?: string;
   /** Processes per service (at most 3). Default `defaultInstances`. */
   readonly instances?: Partial<Record<ServiceName, number>>;
   /**
@@ -144,6 +146,10 @@ export async function startCluster(
     options.sessionSecret ??
     process.env.CADS_SESSION_SECRET ??
     randomBytes(32).toString('base64url');
+  const internalSecret =
+    options.internalSecret ??
+    process.env.CADS_INTERNAL_SECRET ??
+    randomBytes(32).toString('base64url');
   const urls = {} as Record<ServiceName, string>;
   const restarts = {} as Record<ServiceName, number>;
   const supervised: Array<{
@@ -225,6 +231,7 @@ export async function startCluster(
         CADS_ORDER_URL: urlOf('order'),
         CADS_NOTIFICATIONS_URL: urlOf('notifications'),
         CADS_SESSION_SECRET: sessionSecret,
+        CADS_INTERNAL_SECRET: internalSecret,
         CADS_ADMIN_TOKEN: options.adminToken,
         CADS_HOST: internalHost,
         CADS_PORT: String(port),

@@ -1,3 +1,4 @@
+import { testCredentials, testInternalSecret } from '@cads/testing';
 import { lstat, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -66,9 +67,11 @@ describe('the embedded mode', () => {
         dataDir,
         logger: pino({ level: 'silent' }),
         adminToken: 'embedded-test',
+        internalSecret: testInternalSecret,
         host: '127.0.0.1',
         basePort: 0,
       };
+      const bff = testCredentials('bff');
       const first = await startEmbedded(options);
       const admin = { authorization: 'Bearer embedded-test', 'content-type': 'application/json' };
       // Slow externals, so the saga is still running when the process stops.
@@ -80,7 +83,10 @@ describe('the embedded mode', () => {
       });
       const placed = await fetch(`${first.urls.order}/api/orders`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-user-id': 'restart' },
+        headers: {
+          'content-type': 'application/json',
+          authorization: await bff.authorization('order', 'restart'),
+        },
         body: JSON.stringify({ restaurantId: 'kf894jd', cart: [{ itemId: 'b01', amount: 2 }] }),
       });
       expect(placed.status).toBe(202);
@@ -92,7 +98,9 @@ describe('the embedded mode', () => {
         const order = await waitFor(
           'the order to complete after the restart',
           async () => {
-            const response = await fetch(`${second.urls.order}/api/orders/${orderId}`);
+            const response = await fetch(`${second.urls.order}/api/orders/${orderId}`, {
+              headers: { authorization: await bff.authorization('order') },
+            });
             const body = (await response.json()) as { status: number; priceCents: number };
             return body.status === 2 && body;
           },

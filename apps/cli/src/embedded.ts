@@ -15,6 +15,8 @@ export interface EmbeddedOptions {
   readonly adminToken: string;
   /** Signs the BFF's sessions. Default: a secret kept in `dataDir`, so sessions survive restarts. */
   readonly sessionSecret?: string;
+  /** Signs the internal calls' service tokens. Default: a secret kept in `dataDir`. */
+  readonly internalSecret?: string;
   /** How the consumers wait out outages, and the steps' deadline for an unreachable system. */
   readonly outage?: ServiceSettings['outage'];
   readonly unreachableTimeoutMs?: number;
@@ -78,7 +80,10 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<RunningSy
       outbox: embedded.outbox,
       logger: options.logger,
       adminToken: options.adminToken,
-      sessionSecret: options.sessionSecret ?? (await storedSecret(options.dataDir)),
+      sessionSecret:
+        options.sessionSecret ?? (await storedSecret(options.dataDir, 'session-secret')),
+      internalSecret:
+        options.internalSecret ?? (await storedSecret(options.dataDir, 'internal-secret')),
       ...(options.outage ? { outage: options.outage } : {}),
       ...(options.unreachableTimeoutMs === undefined
         ? {}
@@ -104,9 +109,9 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<RunningSy
   }
 }
 
-/** The session secret kept beside the data (created on first start, readable by its owner only). */
-async function storedSecret(dataDir: string): Promise<string> {
-  const path = join(dataDir, 'session-secret');
+/** A secret kept beside the data (created on first start, readable by its owner only). */
+async function storedSecret(dataDir: string, name: string): Promise<string> {
+  const path = join(dataDir, name);
   try {
     return (await readFile(path, 'utf8')).trim();
   } catch (error) {

@@ -15,6 +15,7 @@ import { OperatorError } from './operator-error.ts';
 import { runReconcile } from './reconcile-command.ts';
 import { runSaga } from './saga-command.ts';
 import { isServiceName, serviceNames, type ServiceSettings } from './system.ts';
+import { type BffLimits, defaultLimits } from '@cads/bff';
 
 /** Where `run` with several services puts each one's name in CADS_DATABASE_URL. */
 const serviceMark = '{service}';
@@ -34,6 +35,16 @@ Commands:
                        CADS_ORDER_URL, CADS_NOTIFICATIONS_URL  what the bff calls
                        CADS_SESSION_SECRET  signs the bff's session cookies (≥ 32 characters;
                                           every bff instance of a deployment shares it)
+                       CADS_INTERNAL_SECRET  signs and checks the calls between services
+                                          (required, ≥ 32 characters, the same in every
+                                          process; start keeps one in --data, cluster makes
+                                          one per run unless it is set)
+                       CADS_LIMIT_<NAME>  one of the bff's limits (429 over it), e.g.
+                                          CADS_LIMIT_LIVE_CONNECTIONS_PER_USER (default 20),
+                                          CADS_LIMIT_ORDERS_PER_IP_PER_MINUTE (default 300);
+                                          every name: BffLimits in services/bff
+                       CADS_SECURE_COOKIES  true when the bff is served over HTTPS: Secure
+                                          session cookies and HSTS (default false)
                        CADS_WEB_ROOT      the built web app the bff serves (default apps/web/dist)
                        CADS_DATABASE_POOL connections to its database at most (default 10)
                        CADS_OUTAGE_BUDGET_MS  how long a message is kept while a dependency
@@ -85,8 +96,8 @@ Options:
                      process at a time uses it, and only its owner can read it
   -h, --help         show this help
 
-The admin credential of the externals' config is $CADS_ADMIN_TOKEN (a random one is made and
-printed when it is not set).
+The admin credential (the externals' config and records, the bff's /metrics and /openapi.json)
+is $CADS_ADMIN_TOKEN (a random one is made and printed when it is not set).
 `;
 
 /** The outage settings of every service, from the environment; a usage problem as a string. */
@@ -112,6 +123,24 @@ function outageSettings(
     ...(unreachableTimeoutMs === undefined ? {} : { unreachableTimeoutMs }),
     ...(sagaDeadlineMs === undefined ? {} : { sagaDeadlineMs }),
   };
+}
+
+/**
+ * The BFF's limits set in the environment, each as `CADS_LIMIT_<NAME>` (`liveConnectionsPerUser`
+ * is `CADS_LIMIT_LIVE_CONNECTIONS_PER_USER`); a usage problem as a string.
+ */
+function limitSettings(env: NodeJS.ProcessEnv): Partial<BffLimits> | string {
+  const limits: Partial<Record<keyof BffLimits, number>> = {};
+  for (const key of Object.keys(defaultLimits) as (keyof BffLimits)[]) {
+    const name = `CADS_LIMIT_${key.replace(/[A-Z]/g, (letter) => `_${letter}`).toUpperCase()}`;
+    const text = env[name];
+    if (text === undefined || text === '') continue;
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < 1)
+      return `${name} must be a positive integer, got ${JSON.stringify(text)}`;
+    limits[key] = value;
+  }
+  return limits;
 }
 
 function fail(message: string): number {
@@ -172,13 +201,18 @@ async function main(argv: string[]): Promise<number> {
       ...(process.env.CADS_SESSION_SECRET
         ? { sessionSecret: process.env.CADS_SESSION_SECRET }
         : {}),
+      ...(process.env.CADS_INTERNAL_SECRET
+        ? { internalSecret: process.env.CADS_INTERNAL_SECRET }
+        : {}),
       ...outage,
     });
     const lines = serviceNames.map((name) => `  ${name.padEnd(14)} ${system.urls[name]}`);
     process.stdout.write(
       `\nCADS is running (embedded, data in ${dataDir}):\n${lines.join('\n')}\n\n` +
         `Open ${system.urls.bff}/ and place an order.\n` +
-        (generatedToken ? `Admin token of this run (externals config): ${generatedToken}\n` : '') +
+        (generatedToken
+          ? `Admin token of this run (externals config, the BFF's /metrics): ${generatedToken}\n`
+          : '') +
         '\n',
     );
     await untilSignal();
@@ -206,6 +240,13 @@ async function main(argv: string[]): Promise<number> {
     const sessionSecret = process.env.CADS_SESSION_SECRET ?? '';
     if (services.includes('bff') && sessionSecret.length < 32)
       return fail('the bff needs CADS_SESSION_SECRET (at least 32 characters)');
+    const bffLimits = limitSettings(process.env);
+    if (typeof bffLimits === 'string') return fail(bffLimits);
+    const internalSecret = process.env.CADS_INTERNAL_SECRET ?? '';
+    if (internalSecret.length < 32)
+      return fail(
+        'run needs CADS_INTERNAL_SECRET (at least 32 characters, the same in every process): it signs the calls between services',
+      );
     const running = await runServices({
       // The services listen on --port, --port + 1, … in the order given.
       services: services.map((service, index) => ({
@@ -221,6 +262,9 @@ async function main(argv: string[]): Promise<number> {
         notificationsUrl: process.env.CADS_NOTIFICATIONS_URL ?? 'http://127.0.0.1:3002',
         adminToken,
         sessionSecret,
+        internalSecret,
+        secureCookies: process.env.CADS_SECURE_COOKIES === 'true',
+        bffLimits,
         ...(transport ? { transport } : {}),
         ...(process.env.CADS_WEB_ROOT ? { webRoot: process.env.CADS_WEB_ROOT } : {}),
         ...outage,
@@ -270,7 +314,9 @@ async function main(argv: string[]): Promise<number> {
       `\nCADS cluster: every service as its own processes on PostgreSQL and NATS JetStream\n` +
         `${lines.join('\n')}\n  ${'entry (bff)'.padEnd(16)} ${cluster.urls.bff} (round robin)\n\n` +
         `Open ${cluster.urls.bff}/ and place an order.\n` +
-        (generatedToken ? `Admin token of this run (externals config): ${generatedToken}\n` : '') +
+        (generatedToken
+          ? `Admin token of this run (externals config, the BFF's /metrics): ${generatedToken}\n`
+          : '') +
         '\n',
     );
     await untilSignal();

@@ -6,7 +6,7 @@ import { createPostgresBroker } from '@cads/messaging-postgres';
 import { waitFor } from '@cads/messaging/testing';
 import { sql } from '@cads/storage';
 import { openPglite } from '@cads/storage-pglite';
-import { natsSkipReason, postgresSkipReason } from '@cads/testing';
+import { natsSkipReason, postgresSkipReason, testInternalSecret } from '@cads/testing';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { noDelays, sagaClient, seedOutcomes } from '../../../e2e/saga/saga-client.ts';
@@ -219,6 +219,7 @@ describe('cads reconcile on the embedded data (PGlite)', () => {
       logger: pino({ level: 'silent' }),
       adminToken,
       sessionSecret: 'test-session-secret-0123456789abcdef',
+      internalSecret: testInternalSecret,
     });
     try {
       const client = sagaClient(system);

@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +9,7 @@ import {
   postgresUrl,
   type TestDatabase,
   uniqueName,
+  testInternalSecret,
 } from '@cads/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -40,12 +42,31 @@ describe.skipIf(skip !== undefined)(`cads run${skip ? ` (skipped: ${skip})` : ''
     await broker?.drop();
   });
 
+  it('refuses to start without the internal secret, saying which variable', async () => {
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      CADS_DATABASE_URL: database.url,
+      CADS_BROKER_URL: broker.url,
+      CADS_INTERNAL_SECRET: 'too-short',
+    };
+    const child = spawn(process.execPath, ['--import', 'tsx', main, 'run', 'order'], {
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const [code] = (await once(child, 'exit')) as [number | null];
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/^cads: run needs CADS_INTERNAL_SECRET \(at least 32 characters/);
+  }, 60_000);
+
   it('exits with 1 and one line when its port is taken after everything else started', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', main, 'run', 'rider'], {
       env: {
         ...process.env,
         CADS_DATABASE_URL: database.url,
         CADS_BROKER_URL: broker.url,
+        CADS_INTERNAL_SECRET: testInternalSecret,
         CADS_PORT: String(port),
         CADS_LOG_LEVEL: 'silent',
       },
@@ -101,6 +122,7 @@ describe.skipIf(skip !== undefined)(
           ...process.env,
           CADS_DATABASE_URL: databaseUrl,
           CADS_BROKER_URL: urlOf(names.externals),
+          CADS_INTERNAL_SECRET: testInternalSecret,
           CADS_PORT: String(port),
           CADS_LOG_LEVEL: 'silent',
         },

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
-import { bffService } from '@cads/bff';
+import { type BffLimits, bffService } from '@cads/bff';
+import { serviceCredentials } from '@cads/http';
 import type { LiveTransport } from '@cads/bff/contracts';
 import { externalsService } from '@cads/externals';
 import type { Broker } from '@cads/messaging';
@@ -50,13 +51,22 @@ export function isServiceName(name: string): name is ServiceName {
 export interface ServiceSettings {
   /** Where restaurant, rider and payment reach the external systems. */
   readonly externalsUrl: string;
-  /** Credential of the admin surfaces (externals config, inspection). */
+  /** Credential of the admin surfaces (externals config and inspection, the BFF's metrics and API document). */
   readonly adminToken: string;
   /** Where the BFF reaches the order and notifications services. */
   readonly orderUrl: string;
   readonly notificationsUrl: string;
   /** Signs the BFF's session cookies; shared by every BFF instance. */
   readonly sessionSecret: string;
+  /**
+   * Signs and verifies the service tokens of internal calls (BFF → order and notifications,
+   * steps → externals); shared by every process of the deployment. ≥ 32 characters.
+   */
+  readonly internalSecret: string;
+  /** The BFF's rate limits and connection caps (`CADS_LIMIT_*`); the others keep their default. */
+  readonly bffLimits?: Partial<BffLimits>;
+  /** `Secure` session cookies and HSTS (`CADS_SECURE_COOKIES=true`): served over HTTPS. */
+  readonly secureCookies?: boolean;
   /** The web app's live transport (`FRONT_CONNECTION_TYPE`). Default `sse`. */
   readonly transport?: LiveTransport;
   /** The built web app. Default `apps/web/dist`. */
@@ -91,14 +101,18 @@ export const documentationSettings: ServiceSettings = {
   orderUrl: 'http://127.0.0.1:3003',
   adminToken: 'docs',
   sessionSecret: 'documentation-only-secret-000000000',
+  internalSecret: 'documentation-only-secret-000000000',
 };
 
 /** The definition of one service, configured. The single place that knows every service. */
 export function definitionOf(name: ServiceName, settings: ServiceSettings): ServiceDefinition {
   const saga = settings.saga ? { saga: settings.saga } : {};
+  const { internalSecret } = settings;
+  const credentials = serviceCredentials({ secret: internalSecret, service: name });
   const step = {
     ...saga,
     baseUrl: settings.externalsUrl,
+    authorization: () => credentials.authorization('externals'),
     ...(settings.unreachableTimeoutMs === undefined
       ? {}
       : { unreachableTimeoutMs: settings.unreachableTimeoutMs }),
@@ -106,12 +120,13 @@ export function definitionOf(name: ServiceName, settings: ServiceSettings): Serv
   const definition = ((): ServiceDefinition => {
     switch (name) {
       case 'externals':
-        return externalsService({ adminToken: settings.adminToken });
+        return externalsService({ adminToken: settings.adminToken, internalSecret });
       case 'notifications':
-        return notificationsService();
+        return notificationsService({ internalSecret });
       case 'order':
         return orderService({
           ...saga,
+          internalSecret,
           ...(settings.sagaDeadlineMs === undefined ? {} : { deadlineMs: settings.sagaDeadlineMs }),
         });
       case 'restaurant':
@@ -126,6 +141,10 @@ export function definitionOf(name: ServiceName, settings: ServiceSettings): Serv
           orderUrl: settings.orderUrl,
           notificationsUrl: settings.notificationsUrl,
           sessionSecret: settings.sessionSecret,
+          credentials,
+          operatorToken: settings.adminToken,
+          secureCookies: settings.secureCookies ?? false,
+          ...(settings.bffLimits ? { limits: settings.bffLimits } : {}),
           transport: settings.transport ?? 'sse',
           webRoot: settings.webRoot ?? defaultWebRoot,
         }).definition;
@@ -145,6 +164,8 @@ export interface SystemOptions {
   readonly adminToken: string;
   /** Signs the BFF's session cookies (≥ 32 characters). */
   readonly sessionSecret: string;
+  /** Signs the internal calls' service tokens (≥ 32 characters; see `ServiceSettings`). */
+  readonly internalSecret: string;
   readonly transport?: LiveTransport;
   readonly webRoot?: string;
   /** How the consumers wait out outages; default: the runtime's (see `ServiceSettings`). */
@@ -157,7 +178,7 @@ export interface SystemOptions {
   readonly added?: readonly AddedService[];
   /**
    * Where the BFF, the system's one entry point, listens. Default 127.0.0.1. The other services
-   * trust whoever reaches them, so they listen on `internalHost` whatever this is.
+   * are internal (they answer only service tokens), and listen on `internalHost` whatever this is.
    */
   readonly host?: string;
   /** Where the internal services (all but the BFF) listen. Default 127.0.0.1 (loopback). */
@@ -210,6 +231,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
         notificationsUrl: urls.notifications ?? '',
         adminToken: options.adminToken,
         sessionSecret: options.sessionSecret,
+        internalSecret: options.internalSecret,
         ...(options.transport ? { transport: options.transport } : {}),
         ...(options.webRoot ? { webRoot: options.webRoot } : {}),
         ...(options.outage ? { outage: options.outage } : {}),

@@ -1,7 +1,7 @@
 import fastifyCookie from '@fastify/cookie';
 import fastifyStatic from '@fastify/static';
 import fastifyWebsocket from '@fastify/websocket';
-import { type HttpApp, httpProblem } from '@cads/http';
+import { type HttpApp, httpProblem, type ServiceCredentials } from '@cads/http';
 import { foodSaga } from '@cads/food-saga';
 import { type Broker, type Logger, parseMessage } from '@cads/messaging';
 import type { SagaMap } from '@cads/saga';
@@ -14,12 +14,16 @@ import { finalEventTypes } from './contracts/live.ts';
 import { registerApiRoutes } from './http/api-routes.ts';
 import { installBrowserHeaders } from './http/browser-headers.ts';
 import { type BffLimits, defaultLimits, installLimits } from './http/limits.ts';
+import { installOperatorSurfaces } from './http/operator-surfaces.ts';
 import { installSameOriginCheck } from './http/same-origin.ts';
 import { createUpstream } from './http/upstream.ts';
 import { LiveHub } from './live/live-hub.ts';
 import { registerLiveRoutes } from './live/live-routes.ts';
 import { finalEventHandlers } from './notify/final-events.ts';
 import { createPresenceRegistry, type PresenceRegistry } from './presence/presence-registry.ts';
+import { createAccounts } from './session/accounts.ts';
+import { documentSessionSecurity } from './session/session-security.ts';
+import type { SessionExpiry } from './session/session-store.ts';
 import { createSessions } from './session/sessions.ts';
 
 /** Every event of the saga (an order's timeline): what the live streams push. */
@@ -32,6 +36,13 @@ export interface BffOptions {
   readonly notificationsUrl: string;
   /** Signs session cookies; every instance of one deployment must share it. ≥ 32 characters. */
   readonly sessionSecret: string;
+  /**
+   * Signs the BFF's calls to the order and notifications services (`serviceCredentials` of
+   * `@cads/http` with the deployment's internal secret and the name `bff`).
+   */
+  readonly credentials: ServiceCredentials;
+  /** Opens `/metrics` and `/openapi.json` on the BFF's port (`Authorization: Bearer …`). */
+  readonly operatorToken: string;
   /** The live transport the web app uses (`FRONT_CONNECTION_TYPE`). Default `sse`. */
   readonly transport?: LiveTransport;
   /** The built web app (`apps/web/dist`); without it `/` says how to build it. */
@@ -46,6 +57,11 @@ export interface BffOptions {
   readonly presenceTtlMs?: number;
   /** `Secure` session cookies (serve over HTTPS). Default false. */
   readonly secureCookies?: boolean;
+  /**
+   * When sessions end: unused for `idleMs` (default 7 days), or `absoluteMs` after they began
+   * (default 30 days). Each instance of one deployment should use the same.
+   */
+  readonly sessions?: Partial<SessionExpiry>;
   /**
    * Origins besides the BFF's own (its `Host`) allowed to send state-changing requests and to
    * open live WebSockets with the user's cookie; see `installSameOriginCheck`. Default none.
@@ -93,8 +109,8 @@ export function bffService(options: BffOptions): BffInstance {
   const upstream = createUpstream({
     orderUrl: options.orderUrl,
     notificationsUrl: options.notificationsUrl,
+    credentials: options.credentials,
   });
-  const sessions = createSessions({ secure: options.secureCookies ?? false });
   let presence: PresenceRegistry | undefined;
   const presenceOf = (): PresenceRegistry => {
     if (!presence) throw new Error('the BFF is not started');
@@ -125,6 +141,7 @@ export function bffService(options: BffOptions): BffInstance {
         saga,
         presence: sharedPresence,
         notificationsUrl: options.notificationsUrl,
+        credentials: options.credentials,
       }),
     },
     async routes(app, { db, log }) {
@@ -134,11 +151,20 @@ export function bffService(options: BffOptions): BffInstance {
         log,
         ...(options.presenceTtlMs === undefined ? {} : { ttlMs: options.presenceTtlMs }),
       });
+      installOperatorSurfaces(app, options.operatorToken);
       await installBrowserHeaders(app, options.secureCookies ?? false);
       installSameOriginCheck(app, {
         ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}),
       });
       await app.register(fastifyCookie, { secret: options.sessionSecret });
+      const sessions = createSessions({
+        db,
+        log,
+        secure: options.secureCookies ?? false,
+        ...(options.sessions ? { expiry: options.sessions } : {}),
+      });
+      sessions.install(app);
+      const accounts = createAccounts({ db, sessions });
       const limits = await installLimits(app, { ...defaultLimits, ...options.limits }, sessions);
       // No compression: the live routes write prebuilt uncompressed frames (live-routes.ts),
       // and deflate state per socket would cost more memory than the messages save.
@@ -153,7 +179,8 @@ export function bffService(options: BffOptions): BffInstance {
           request.raw.socket.destroySoon();
         done();
       });
-      registerApiRoutes(app, { sessions, upstream, clientConfig, saga, limits });
+      documentSessionSecurity(app);
+      registerApiRoutes(app, { sessions, accounts, upstream, clientConfig, saga, limits });
       stopLiveRoutes = registerLiveRoutes(app, {
         hub,
         presence: sharedPresence,

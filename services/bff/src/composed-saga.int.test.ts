@@ -1,3 +1,5 @@
+import { testCredentials, testInternalSecret } from '@cads/testing';
+import { readServiceToken } from '@cads/http';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { foodSaga, foodSagaDeclaration } from '@cads/food-saga';
@@ -55,8 +57,12 @@ async function startUpstreams() {
         return;
       }
       const orderId = /^\/api\/orders\/([^/?]+)$/.exec(request.url ?? '')?.[1];
-      const userId = request.headers['x-user-id'];
-      if (request.method === 'GET' && orderId && typeof userId === 'string') {
+      const caller = await readServiceToken(
+        { secret: testInternalSecret, audience: 'order' },
+        request.headers.authorization,
+      );
+      const userId = 'userId' in caller ? caller.userId : undefined;
+      if (request.method === 'GET' && orderId && userId !== undefined) {
         response
           .writeHead(200, { 'content-type': 'application/json' })
           .end(JSON.stringify(placedOrder(decodeURIComponent(orderId), userId)));
@@ -122,6 +128,8 @@ describe('the BFF on a saga composed with a kitchen step (PGlite)', { timeout: 6
         orderUrl: upstreams.url,
         notificationsUrl: upstreams.url,
         sessionSecret: secret,
+        credentials: testCredentials('bff'),
+        operatorToken: 'test-admin-token',
         saga: kitchenSaga,
       }).definition,
       { db, broker, logger: pino({ level: 'silent' }) },
@@ -229,6 +237,8 @@ describe('the BFF on a saga composed with a kitchen step (PGlite)', { timeout: 6
       orderUrl: upstreams.url,
       notificationsUrl: upstreams.url,
       sessionSecret: secret,
+      credentials: testCredentials('bff'),
+      operatorToken: 'test-admin-token',
       saga: kitchenSaga,
     }).definition;
     expect(Object.keys(consumer?.handlers ?? {})).toEqual([
@@ -243,6 +253,8 @@ describe('the BFF on a saga composed with a kitchen step (PGlite)', { timeout: 6
       orderUrl: upstreams.url,
       notificationsUrl: upstreams.url,
       sessionSecret: secret,
+      credentials: testCredentials('bff'),
+      operatorToken: 'test-admin-token',
     }).definition.consumer;
     expect(Object.keys(food?.handlers ?? {})).toEqual(foodSaga.finalEvents.map(({ type }) => type));
   });

@@ -5,6 +5,11 @@ import { registerExternalsRoutes } from './http/routes.ts';
 export interface ExternalsServiceOptions {
   /** `Authorization: Bearer <adminToken>` opens the config and inspection endpoints. Not empty. */
   readonly adminToken: string;
+  /**
+   * The deployment's internal secret: the call routes (`POST`/`DELETE /api/<system>`) need a
+   * service token (audience `externals`) signed with it, from any service of the deployment.
+   */
+  readonly internalSecret: string;
   /** Clock of the records and the ledger; default the system clock. */
   readonly now?: () => Date;
   /** [0, 1), for the random part of answer delays; default `Math.random`. */
@@ -17,7 +22,7 @@ export interface ExternalsServiceOptions {
  * its own database, so they survive a restart and are shared by every instance.
  */
 export function externalsService(options: ExternalsServiceOptions): ServiceDefinition {
-  const { adminToken } = options;
+  const { adminToken, internalSecret } = options;
   const now = options.now ?? (() => new Date());
   const random = options.random ?? Math.random;
   return {
@@ -27,6 +32,13 @@ export function externalsService(options: ExternalsServiceOptions): ServiceDefin
       'idempotency keys, reservations, assignments and a ledger.',
     migrations: new URL('../migrations/', import.meta.url),
     routes: (app, { db }) =>
-      registerExternalsRoutes(app, { db, adminToken, now, random, sleep: (ms) => sleep(ms) }),
+      registerExternalsRoutes(app, {
+        db,
+        adminToken,
+        internalSecret,
+        now,
+        random,
+        sleep: (ms) => sleep(ms),
+      }),
   };
 }

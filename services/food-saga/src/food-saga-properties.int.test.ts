@@ -12,6 +12,7 @@ import {
   type SagaFixture,
   type StepOutcomes,
 } from '@cads/testing/sagas';
+import { testCredentials, testInternalSecret } from '@cads/testing';
 import { describe, expect, it } from 'vitest';
 import { foodSaga, orderStatusCode } from './index.ts';
 
@@ -36,14 +37,28 @@ const seedOrder = {
  * scenario says.
  */
 async function openFoodSystem(system: PropertySystem): Promise<SagaFixture> {
-  const externals = await system.run(externalsService({ adminToken }), { listen: true });
-  const baseUrl = externals.url!;
-  await system.run(restaurantService({ baseUrl }));
-  await system.run(riderService({ baseUrl }));
-  await system.run(paymentService({ baseUrl }));
+  const internalSecret = testInternalSecret;
+  const externals = await system.run(externalsService({ adminToken, internalSecret }), {
+    listen: true,
+  });
+  const reach = (service: string) => {
+    const credentials = testCredentials(service);
+    return {
+      baseUrl: externals.url!,
+      authorization: () => credentials.authorization('externals'),
+    };
+  };
+  await system.run(restaurantService(reach('restaurant')));
+  await system.run(riderService(reach('rider')));
+  await system.run(paymentService(reach('payment')));
   const { service: order } = await system.run(
-    orderService({ now: () => new Date(system.now()), deadlinePollMs: system.pollMs }),
+    orderService({
+      internalSecret,
+      now: () => new Date(system.now()),
+      deadlinePollMs: system.pollMs,
+    }),
   );
+  const bff = testCredentials('bff');
   const externalsApi = async (method: 'GET' | 'POST', url: string, payload?: object) => {
     const response = await externals.service.app.inject({
       method,
@@ -68,14 +83,18 @@ async function openFoodSystem(system: PropertySystem): Promise<SagaFixture> {
       const placed = await order.app.inject({
         method: 'POST',
         url: '/api/orders',
-        headers: { 'x-user-id': userId },
+        headers: { authorization: await bff.authorization('order', userId) },
         payload: seedOrder,
       });
       expect(placed.statusCode, placed.body).toBe(202);
       return placed.json<{ orderId: string }>().orderId;
     },
     async status(orderId) {
-      const response = await order.app.inject({ method: 'GET', url: `/api/orders/${orderId}` });
+      const response = await order.app.inject({
+        method: 'GET',
+        url: `/api/orders/${orderId}`,
+        headers: { authorization: await bff.authorization('order') },
+      });
       return statusOfCode.get(response.json<{ status: number }>().status)!;
     },
     async effects(orderId) {

@@ -2,6 +2,8 @@ import { createPostgresBroker, type PostgresBroker } from '@cads/messaging-postg
 import { createService, type Service } from '@cads/service';
 import { sql } from '@cads/storage';
 import { openPglite, type PgliteHost } from '@cads/storage-pglite';
+import { testCredentials, testInternalSecret } from '@cads/testing';
+import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Notification, SendNotificationRequest } from './contracts/index.ts';
@@ -19,6 +21,7 @@ beforeAll(async () => {
   broker = await createPostgresBroker({ db: await host.database('cads_broker') });
   service = await createService(
     notificationsService({
+      internalSecret: testInternalSecret,
       random: () => draws[eventCount++ % draws.length] ?? 0,
       // Each notification one second after the previous one, so orderings are observable.
       now: () => new Date((clockMs += 1_000)),
@@ -48,8 +51,16 @@ function request(overrides: Partial<SendNotificationRequest> = {}): SendNotifica
   };
 }
 
+const bff = testCredentials('bff');
+
+/** A request as the BFF acting for itself (the system), unless it brings its own header. */
+async function inject(options: InjectOptions): Promise<LightMyRequestResponse> {
+  const authorization = await bff.authorization('notifications');
+  return service.app.inject({ ...options, headers: { authorization, ...options.headers } });
+}
+
 const post = (payload: unknown) =>
-  service.app.inject({ method: 'POST', url: '/api/notifications', payload: payload as object });
+  inject({ method: 'POST', url: '/api/notifications', payload: payload as object });
 
 async function storedCount(eventId: string): Promise<number> {
   const db = await host.database('notifications');
@@ -147,7 +158,7 @@ describe('POST /api/notifications', () => {
     const body = request({ kind: 'payment_rejected', message, reason: '<b>bank</b> said no' });
     delete body.receiptId;
     const created = await post(body);
-    const listed = await service.app.inject({ url: `/api/notifications/${body.orderId}` });
+    const listed = await inject({ url: `/api/notifications/${body.orderId}` });
 
     for (const response of [created, listed]) {
       expect(response.headers['content-type']).toMatch(/^application\/json/);
@@ -166,7 +177,7 @@ describe('GET /api/notifications/:orderId', () => {
     await post(first);
     await post(second);
 
-    const response = await service.app.inject({ url: `/api/notifications/${first.orderId}` });
+    const response = await inject({ url: `/api/notifications/${first.orderId}` });
 
     expect(response.statusCode).toBe(200);
     expect(response.json<Notification[]>().map((n) => n.eventId)).toEqual([
@@ -176,7 +187,7 @@ describe('GET /api/notifications/:orderId', () => {
   });
 
   it('answers 404 problem for an order without notifications', async () => {
-    const response = await service.app.inject({ url: '/api/notifications/unknown-order' });
+    const response = await inject({ url: '/api/notifications/unknown-order' });
 
     expect(response.statusCode).toBe(404);
     expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
@@ -195,14 +206,14 @@ describe('GET /api/notifications?userId=', () => {
     for (const body of sent) await post(body);
     await post(request());
 
-    const response = await service.app.inject({
+    const response = await inject({
       url: `/api/notifications?userId=${userId}`,
     });
 
     expect(response.statusCode).toBe(200);
     const listed = response.json<Notification[]>();
     expect(listed.map((n) => n.eventId)).toEqual(sent.map((b) => b.eventId).reverse());
-    const limited = await service.app.inject({
+    const limited = await inject({
       url: `/api/notifications?userId=${userId}&limit=2`,
     });
     expect(limited.json<Notification[]>().map((n) => n.eventId)).toEqual(
@@ -211,14 +222,14 @@ describe('GET /api/notifications?userId=', () => {
   });
 
   it('answers 200 with an empty list for a user without notifications', async () => {
-    const response = await service.app.inject({ url: '/api/notifications?userId=nobody' });
+    const response = await inject({ url: '/api/notifications?userId=nobody' });
 
     expect(response.statusCode).toBe(200);
     expect(response.json()).toEqual([]);
   });
 
   it('answers 400 when userId is missing', async () => {
-    const response = await service.app.inject({ url: '/api/notifications' });
+    const response = await inject({ url: '/api/notifications' });
 
     expect(response.statusCode).toBe(400);
     expect(response.json()).toMatchObject({
@@ -228,9 +239,57 @@ describe('GET /api/notifications?userId=', () => {
   });
 });
 
+describe('service tokens', () => {
+  it('refuse every route without a token (401), storing nothing', async () => {
+    const body = request();
+    const bare = { headers: { authorization: '' } };
+    const answers = await Promise.all([
+      inject({ ...bare, method: 'POST', url: '/api/notifications', payload: body }),
+      inject({ ...bare, url: `/api/notifications/${body.orderId}` }),
+      inject({ ...bare, url: `/api/notifications?userId=${body.userId}` }),
+      inject({
+        method: 'POST',
+        url: '/api/notifications',
+        payload: body,
+        headers: { authorization: await bff.authorization('order') },
+      }),
+    ]);
+    expect(answers.map((answer) => answer.statusCode)).toEqual([401, 401, 401, 401]);
+    expect(await storedCount(body.eventId)).toBe(0);
+  });
+
+  it('limit a token acting for a user to that user’s notifications', async () => {
+    const body = request();
+    expect((await post(body)).statusCode).toBe(201);
+    const as = async (userId: string) => ({
+      authorization: await bff.authorization('notifications', userId),
+    });
+    const own = await inject({
+      url: `/api/notifications?userId=${body.userId}`,
+      headers: await as(body.userId),
+    });
+    expect(own.json<Notification[]>().map((item) => item.eventId)).toEqual([body.eventId]);
+    const others = await inject({
+      url: `/api/notifications?userId=${body.userId}`,
+      headers: await as('intruder'),
+    });
+    expect(others.statusCode).toBe(403);
+    const byOrder = await inject({
+      url: `/api/notifications/${body.orderId}`,
+      headers: await as('intruder'),
+    });
+    expect(byOrder.statusCode).toBe(404);
+    const ownByOrder = await inject({
+      url: `/api/notifications/${body.orderId}`,
+      headers: await as(body.userId),
+    });
+    expect(ownByOrder.statusCode).toBe(200);
+  });
+});
+
 describe('GET /openapi.json', () => {
   it('documents the notification routes', async () => {
-    const response = await service.app.inject({ url: '/openapi.json' });
+    const response = await inject({ url: '/openapi.json' });
 
     expect(response.statusCode).toBe(200);
     const { paths } = response.json<{ paths: Record<string, unknown> }>();

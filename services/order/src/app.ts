@@ -1,13 +1,17 @@
 import { foodSaga } from '@cads/food-saga';
+import { serviceTokenCheck } from '@cads/http';
 import type { SagaMap } from '@cads/saga';
 import { installSagaDeadlineTables, sagaDeadlines, type ServiceDefinition } from '@cads/service';
 import { expireOrder } from './handlers/on-deadline.ts';
 import { outcomeHandlers } from './handlers/on-outcome.ts';
 import { orderSource } from './http/order-created.ts';
 import { registerOrderRoutes } from './http/routes/register-order-routes.ts';
+import { orderServiceCallers } from './contracts/api.ts';
 import { orderTracker } from './order-tracker.ts';
 
 export interface OrderServiceOptions {
+  /** The deployment's internal secret: verifies the service tokens of its callers. */
+  readonly internalSecret: string;
   /** The clock stamping new orders and their `order_created`. Default: the system clock. */
   readonly now?: () => Date;
   /**
@@ -30,13 +34,18 @@ export interface OrderServiceOptions {
  * saga with `order_created`, consumes every outcome event of the saga and serves each order's
  * state and timeline (`GET /api/orders/:id`) and each user's history (`GET /api/orders`).
  *
- * Build it with `createService(orderService(), { db, broker, logger })`; it reads no
+ * Build it with `createService(orderService({ internalSecret }), { db, broker, logger })`; it reads no
  * environment.
  */
-export function orderService(options: OrderServiceOptions = {}): ServiceDefinition {
+export function orderService(options: OrderServiceOptions): ServiceDefinition {
   const now = options.now ?? (() => new Date());
   const saga = options.saga ?? foodSaga;
   const tracker = orderTracker(saga);
+  const callers = serviceTokenCheck({
+    secret: options.internalSecret,
+    audience: 'order',
+    callers: orderServiceCallers,
+  });
   const deadlines = saga.deadline
     ? sagaDeadlines(saga, {
         source: orderSource,
@@ -52,7 +61,8 @@ export function orderService(options: OrderServiceOptions = {}): ServiceDefiniti
     migrations: new URL('../migrations/', import.meta.url),
     runtimeTables: [installSagaDeadlineTables],
     consumer: { handlers: outcomeHandlers(saga, tracker, deadlines) },
-    routes: (app, context) => registerOrderRoutes(app, context, { now, tracker, deadlines }),
+    routes: (app, context) =>
+      registerOrderRoutes(app, context, { now, tracker, deadlines, callers }),
     ...(deadlines
       ? {
           run: (context) =>

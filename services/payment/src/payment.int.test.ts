@@ -15,8 +15,8 @@ let testbed: StepTestbed['testbed'];
 beforeAll(async () => {
   bed = await startStepTestbed({
     system: 'payment',
-    define: (externalsUrl) =>
-      paymentService({ baseUrl: externalsUrl, baseDelayMs: 5, retry: { baseDelayMs: 20 } }),
+    define: (externals) =>
+      paymentService({ ...externals, baseDelayMs: 5, retry: { baseDelayMs: 20 } }),
     emits: ['payment_done', 'payment_cancelled'],
   });
   ({ step: payment, events, admin, testbed } = bed);

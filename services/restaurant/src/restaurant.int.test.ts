@@ -42,8 +42,8 @@ let testbed: StepTestbed['testbed'];
 beforeAll(async () => {
   bed = await startStepTestbed({
     system: 'restaurant',
-    define: (externalsUrl) =>
-      restaurantService({ baseUrl: externalsUrl, baseDelayMs: 5, retry: { baseDelayMs: 20 } }),
+    define: (externals) =>
+      restaurantService({ ...externals, baseDelayMs: 5, retry: { baseDelayMs: 20 } }),
     emits: ['restaurant_reserved', 'restaurant_cancelled', 'restaurant_compensated'],
   });
   ({ step: restaurant, events, admin, testbed } = bed);
@@ -209,10 +209,10 @@ describe('restaurant service, in a saga with a step inserted after it', () => {
   beforeAll(async () => {
     packed = await startStepTestbed({
       system: 'restaurant',
-      define: (externalsUrl) =>
+      define: (externals) =>
         restaurantService({
           saga: packedSaga,
-          baseUrl: externalsUrl,
+          ...externals,
           baseDelayMs: 5,
           retry: { baseDelayMs: 20 },
         }),

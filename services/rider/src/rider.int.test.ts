@@ -42,8 +42,8 @@ let testbed: StepTestbed['testbed'];
 beforeAll(async () => {
   bed = await startStepTestbed({
     system: 'rider',
-    define: (externalsUrl) =>
-      riderService({ baseUrl: externalsUrl, baseDelayMs: 5, retry: { baseDelayMs: 20 } }),
+    define: (externals) =>
+      riderService({ ...externals, baseDelayMs: 5, retry: { baseDelayMs: 20 } }),
     emits: ['rider_assigned', 'rider_cancelled', 'rider_compensated'],
   });
   ({ step: rider, events, admin, testbed } = bed);
@@ -194,10 +194,10 @@ describe('rider service, in a saga with a step inserted before it', () => {
   beforeAll(async () => {
     packed = await startStepTestbed({
       system: 'rider',
-      define: (externalsUrl) =>
+      define: (externals) =>
         riderService({
           saga: packedSaga,
-          baseUrl: externalsUrl,
+          ...externals,
           baseDelayMs: 5,
           retry: { baseDelayMs: 20 },
         }),

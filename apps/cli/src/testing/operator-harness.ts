@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { createNatsBroker } from '@cads/messaging-nats';
 import type { Database } from '@cads/storage';
 import { openPostgresDatabase } from '@cads/storage-postgres';
-import { natsUrl, postgresUrl } from '@cads/testing';
+import { natsUrl, postgresUrl, testInternalSecret } from '@cads/testing';
 import pg from 'pg';
 import pino from 'pino';
 import { ensureServiceDatabase } from '../cluster.ts';
@@ -64,6 +64,7 @@ export async function startPrefixedSystem(
       logger: pino({ level: process.env.CADS_TEST_LOG_LEVEL ?? 'silent' }),
       adminToken,
       sessionSecret,
+      internalSecret: testInternalSecret,
       ...settings,
     });
     return { system, postgresUrl, prefix, dispose: () => dispose(system) };

@@ -1,4 +1,4 @@
-import { httpProblem } from '@cads/http';
+import { httpProblem, type ServiceCredentials } from '@cads/http';
 import { Agent, request } from 'node:http';
 import type { NotificationInbox } from '../contracts/api.ts';
 import type { OrderHistory, OrderView, PlaceOrderBody } from '@cads/order/contracts';
@@ -12,6 +12,8 @@ export interface UpstreamAnswer {
 export interface UpstreamOptions {
   readonly orderUrl: string;
   readonly notificationsUrl: string;
+  /** Signs each call with a service token acting for the session's user. */
+  readonly credentials: ServiceCredentials;
   /** Limit of one call, waiting for a free connection included. Default 5 000. */
   readonly timeoutMs?: number;
   /**
@@ -29,8 +31,9 @@ interface Call {
 }
 
 /**
- * The services the BFF reads and writes for the browser. The user id is always the session's:
- * the order service trusts `x-user-id` because only the BFF reaches it.
+ * The services the BFF reads and writes for the browser. Every call carries a service token
+ * acting for the session's user, so the order and notifications services show and change only
+ * that user's data, whoever else reaches them.
  */
 export interface Upstream {
   placeOrder(userId: string, body: PlaceOrderBody): Promise<UpstreamAnswer>;
@@ -99,6 +102,13 @@ export function createUpstream(options: UpstreamOptions): Upstream {
         headers: { 'retry-after': '1' },
       });
     }
+    // The service refused the BFF's own credential (an internal secret not rolled out
+    // everywhere yet): the deployment's fault, never the user's, so not passed on as a 401.
+    if (response.status === 401) {
+      throw httpProblem('CADS_UNAVAILABLE', `The ${service} service refused this BFF; try again.`, {
+        headers: { 'retry-after': '1' },
+      });
+    }
     return { status: response.status, body };
   }
 
@@ -111,16 +121,19 @@ export function createUpstream(options: UpstreamOptions): Upstream {
 
   const orders = `${options.orderUrl}/api/orders`;
   const notifications = `${options.notificationsUrl}/api/notifications`;
+  const actingFor = async (audience: string, userId: string) => ({
+    authorization: await options.credentials.authorization(audience, userId),
+  });
   return {
-    placeOrder: (userId, body) =>
+    placeOrder: async (userId, body) =>
       call('order', orders, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-user-id': userId },
+        headers: { 'content-type': 'application/json', ...(await actingFor('order', userId)) },
         body: JSON.stringify(body),
       }),
     async findOrder(userId, orderId) {
       const answer = await call('order', `${orders}/${encodeURIComponent(orderId)}`, {
-        headers: { 'x-user-id': userId },
+        headers: await actingFor('order', userId),
       });
       if (answer.status === 404) return undefined;
       return expectOk('order', answer) as OrderView;
@@ -128,7 +141,7 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     async history(userId) {
       const query = new URLSearchParams({ userId });
       const answer = await call('order', `${orders}?${query.toString()}`, {
-        headers: { 'x-user-id': userId },
+        headers: await actingFor('order', userId),
       });
       return expectOk('order', answer) as OrderHistory;
     },
@@ -136,7 +149,9 @@ export function createUpstream(options: UpstreamOptions): Upstream {
       const query = new URLSearchParams({ userId });
       return expectOk(
         'notifications',
-        await call('notifications', `${notifications}?${query.toString()}`),
+        await call('notifications', `${notifications}?${query.toString()}`, {
+          headers: await actingFor('notifications', userId),
+        }),
       ) as NotificationInbox;
     },
     close: () => agent.destroy(),

@@ -1,5 +1,6 @@
 import {
   createHeartbeat,
+  eventStreamResponse,
   type HttpApp,
   httpProblem,
   openEventStream,
@@ -87,11 +88,13 @@ export function registerLiveRoutes(app: HttpApp, options: LiveRouteOptions): () 
       onRequest: limits.openLive,
       schema: {
         tags: ['live'],
+        operationId: 'streamOrderEvents',
         summary: 'Live progress of one order (Server-Sent Events)',
         description:
           'Events `snapshot` (OrderView) then `saga` (TimelineEntry); `Last-Event-ID` resumes.',
         params: OrderParams,
         response: {
+          200: eventStreamResponse('The order’s events, as they happen, until the client leaves.'),
           404: ProblemDetailsSchema,
           429: ProblemDetailsSchema,
           503: ProblemDetailsSchema,

@@ -1,5 +1,5 @@
 import { type HandlerDefinition, on, TerminalError, UnavailableError } from '@cads/consumer';
-import { callExternal } from '@cads/http';
+import { callExternal, credentialRefused, type ServiceCredentials } from '@cads/http';
 import type { Message } from '@cads/messaging';
 import type { SagaMap } from '@cads/saga';
 import { sql } from '@cads/storage';
@@ -10,6 +10,8 @@ export interface FinalEventOptions {
   readonly saga: SagaMap;
   readonly presence: PresenceRegistry;
   readonly notificationsUrl: string;
+  /** Signs the BFF's calls to the notifications service. */
+  readonly credentials: ServiceCredentials;
 }
 
 interface Decision {
@@ -34,7 +36,8 @@ type FinalData = Readonly<Record<string, unknown>>;
  * carries the event id as idempotency key, so a redelivery, a crash after the call or two
  * instances racing on one event never notify twice; a user watching the order is not
  * notified; an unreachable provider (no answer, 5xx) is an outage: the event waits behind the
- * consumer's circuit breaker until the provider is back (for the outage budget), nothing is lost;
+ * consumer's circuit breaker until the provider is back (for the outage budget), nothing is lost,
+ * and so does one that refuses the BFF's credential (401: a secret not rolled out everywhere);
  * a provider that refuses the notification (4xx) dead-letters the event with its answer.
  */
 export function finalEventHandlers(
@@ -70,9 +73,10 @@ export function finalEventHandlers(
           idempotencyKey: message.id,
           system: 'notifications provider',
           body: { eventId: message.id, orderId, userId, ...content },
+          authorization: () => options.credentials.authorization('notifications'),
         });
         if (result.ok) return { notified: true };
-        if (result.status === undefined || result.status >= 500) {
+        if (result.status === undefined || result.status >= 500 || credentialRefused(result)) {
           throw new UnavailableError(
             'notifications provider',
             `notification not sent: ${result.reason}`,

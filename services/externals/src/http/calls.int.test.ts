@@ -1,8 +1,10 @@
+import { serviceCredentials } from '@cads/http';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LedgerEntry } from '../contracts/api.ts';
 import {
   admin,
+  callerHeaders,
   type ExternalsHarness,
   newOrder,
   startExternals,
@@ -175,7 +177,10 @@ describe('request validation', () => {
   it('needs an Idempotency-Key on POST and DELETE', async () => {
     const order = newOrder();
     for (const method of ['POST', 'DELETE'] as const) {
-      const response = await externals.request(method, '/api/rider', { body: order });
+      const response = await externals.request(method, '/api/rider', {
+        body: order,
+        headers: await callerHeaders(),
+      });
       expect(response.statusCode).toBe(400);
       expect(response.json()).toMatchObject({ code: 'CADS_VALIDATION' });
       expect(reasonOf(response)).toContain('idempotency-key');
@@ -195,6 +200,43 @@ describe('request validation', () => {
     expect(bad.statusCode).toBe(400);
     expect(reasonOf(bad)).toContain('body/cart/0/amount');
     expect(await ledgerOf(order.orderId)).toEqual([]);
+  });
+});
+
+describe('service tokens', () => {
+  it('refuse every call without a valid token (401), with no effect', async () => {
+    const order = newOrder();
+    const bodies = {
+      restaurant: { ...order, ...seedCart },
+      rider: order,
+      payment: { ...order, amountCents: 700 },
+    };
+    const forged = serviceCredentials({
+      secret: 'not-the-internal-secret-0123456789abcd',
+      service: 'payment',
+    });
+    for (const authorization of [undefined, await forged.authorization('externals')]) {
+      for (const [system, body] of Object.entries(bodies)) {
+        for (const method of ['POST', 'DELETE'] as const) {
+          const response = await externals.request(method, `/api/${system}`, {
+            body,
+            headers: {
+              'idempotency-key': `${order.orderId}:${system}`,
+              ...(authorization === undefined ? {} : { authorization }),
+            },
+          });
+          expect(response.statusCode, `${method} ${system}`).toBe(401);
+          expect(response.headers['www-authenticate']).toContain('Bearer');
+        }
+      }
+    }
+    expect(await ledgerOf(order.orderId)).toEqual([]);
+    const reservations = await externals.request(
+      'GET',
+      `/api/restaurant/reservations?orderId=${order.orderId}`,
+      { headers: admin },
+    );
+    expect(reservations.json()).toEqual([]);
   });
 });
 

@@ -48,6 +48,7 @@ export function registerConfigRoutes(app: HttpApp, context: ConfigRoutesContext)
       schema: {
         tags,
         summary: 'The effective config of a scope',
+        operationId: 'getConfig',
         description: "The scope's own config, else the global one, else the defaults.",
         querystring: ScopeQuery,
         response: { 200: ExternalsConfig, ...errors },
@@ -62,6 +63,7 @@ export function registerConfigRoutes(app: HttpApp, context: ConfigRoutesContext)
       schema: {
         tags,
         summary: "Deep-merge a partial config into a scope's",
+        operationId: 'mergeConfig',
         description:
           'Merged into the effective config of the scope (for a new user or order scope: the ' +
           'global one at this moment); the result must be a valid config. Answers 202 with it.',
@@ -94,6 +96,7 @@ export function registerConfigRoutes(app: HttpApp, context: ConfigRoutesContext)
       schema: {
         tags,
         summary: 'Back to defaults: one scope, or every scope when none is given',
+        operationId: 'resetConfig',
         querystring: ScopeQuery,
         response: { 202: ExternalsConfig, ...errors },
       },

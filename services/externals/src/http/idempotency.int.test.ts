@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LedgerEntry } from '../contracts/api.ts';
 import {
   admin,
+  callerHeaders,
   type ExternalsHarness,
   newOrder,
   startExternals,
@@ -92,7 +93,7 @@ describe('idempotency keys', () => {
     const second = await other.app.inject({
       method: 'POST',
       url: '/api/payment',
-      headers: { 'idempotency-key': 'shared-key' },
+      headers: { 'idempotency-key': 'shared-key', ...(await callerHeaders()) },
       payload: body,
     });
     expect([second.statusCode, second.body]).toEqual([201, first.body]);

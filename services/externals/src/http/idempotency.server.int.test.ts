@@ -3,7 +3,13 @@ import { createPostgresBroker } from '@cads/messaging-postgres';
 import { createService, type Service } from '@cads/service';
 import type { Database } from '@cads/storage';
 import { openPostgresDatabase } from '@cads/storage-postgres';
-import { createTestDatabase, postgresSkipReason, type TestDatabase } from '@cads/testing';
+import {
+  createTestDatabase,
+  postgresSkipReason,
+  type TestDatabase,
+  testCredentials,
+  testInternalSecret,
+} from '@cads/testing';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LedgerEntry } from '../contracts/api.ts';
@@ -33,11 +39,14 @@ describe.skipIf(skip !== undefined)(
       closeBroker = () => broker.close();
       const logger = pino({ level: 'silent' });
       for (let n = 0; n < 2; n += 1) {
-        const service = await createService(externalsService({ adminToken }), {
-          db: await open('externals'),
-          broker,
-          logger,
-        });
+        const service = await createService(
+          externalsService({ adminToken, internalSecret: testInternalSecret }),
+          {
+            db: await open('externals'),
+            broker,
+            logger,
+          },
+        );
         await service.start();
         instances.push(service);
       }
@@ -57,11 +66,12 @@ describe.skipIf(skip !== undefined)(
       await server?.drop();
     });
 
-    const call = (n: number, method: 'POST' | 'DELETE', body: object, key: string) =>
+    const caller = testCredentials('payment');
+    const call = async (n: number, method: 'POST' | 'DELETE', body: object, key: string) =>
       instances[n % instances.length]!.app.inject({
         method,
         url: '/api/payment',
-        headers: { 'idempotency-key': key },
+        headers: { 'idempotency-key': key, authorization: await caller.authorization('externals') },
         payload: body,
       });
 

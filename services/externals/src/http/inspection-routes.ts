@@ -17,6 +17,7 @@ export function registerInspectionRoutes(app: HttpApp, db: Database): void {
       schema: {
         tags: ['payment'],
         summary: 'Charges and refunds, in booking order',
+        operationId: 'listLedger',
         querystring: LedgerQuery,
         response: { 200: Type.Array(LedgerEntry), ...errors },
       },
@@ -30,6 +31,7 @@ export function registerInspectionRoutes(app: HttpApp, db: Database): void {
       schema: {
         tags: ['restaurant'],
         summary: 'Reservations, active and released',
+        operationId: 'listReservations',
         querystring: OrderQuery,
         response: { 200: Type.Array(ReservationSchema), ...errors },
       },
@@ -43,6 +45,7 @@ export function registerInspectionRoutes(app: HttpApp, db: Database): void {
       schema: {
         tags: ['rider'],
         summary: 'Rider assignments, active and released',
+        operationId: 'listAssignments',
         querystring: OrderQuery,
         response: { 200: Type.Array(AssignmentSchema), ...errors },
       },

@@ -10,6 +10,8 @@ export function registerMenuRoute(app: HttpApp): void {
       schema: {
         tags: ['menu'],
         summary: 'The restaurants, their dishes and prices',
+        operationId: 'getMenu',
+        security: [],
         response: { 200: MenuSchema },
       },
     },

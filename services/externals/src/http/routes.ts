@@ -1,4 +1,4 @@
-import type { HttpApp } from '@cads/http';
+import { defaultRouteSecurity, type HttpApp, serviceTokenCheck } from '@cads/http';
 import type { Database } from '@cads/storage';
 import { requireAdmin } from './admin-auth.ts';
 import { registerCallRoutes } from './call-routes.ts';
@@ -10,6 +10,7 @@ import { registerMenuRoute } from './menu-route.ts';
 export interface ExternalsRoutesOptions {
   readonly db: Database;
   readonly adminToken: string;
+  readonly internalSecret: string;
   readonly now: () => Date;
   readonly random: () => number;
   readonly sleep: (ms: number) => Promise<void>;
@@ -18,19 +19,27 @@ export interface ExternalsRoutesOptions {
 /**
  * Registers every externals route in its own encapsulated scope, so the `{ reason }` hook
  * touches only these routes (not health, readiness or metrics), and the config and inspection
- * routes in a nested scope that checks the admin token before anything else.
+ * routes in a nested scope that checks the admin token before anything else; the call routes
+ * in one that checks the caller's service token first.
  */
 export async function registerExternalsRoutes(
   app: HttpApp,
   options: ExternalsRoutesOptions,
 ): Promise<void> {
   const adminOnly = requireAdmin(options.adminToken);
+  const callers = serviceTokenCheck({ secret: options.internalSecret, audience: 'externals' });
   await app.register(async (externals: HttpApp) => {
     externals.addHook('onSend', addReasonToProblems);
-    registerCallRoutes(externals, options);
+    await externals.register((calls: HttpApp) => {
+      calls.addHook('onRequest', callers.onRequest);
+      defaultRouteSecurity(calls, [{ serviceToken: [] }]);
+      registerCallRoutes(calls, options);
+      return Promise.resolve();
+    });
     registerMenuRoute(externals);
     await externals.register((admin: HttpApp) => {
       admin.addHook('onRequest', adminOnly);
+      defaultRouteSecurity(admin, [{ adminToken: [] }]);
       registerConfigRoutes(admin, { db: options.db, now: options.now });
       registerInspectionRoutes(admin, options.db);
       return Promise.resolve();

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createPostgresBroker } from '@cads/messaging-postgres';
 import { createService, type Service } from '@cads/service';
 import { openPglite } from '@cads/storage-pglite';
+import { testCredentials, testInternalSecret } from '@cads/testing';
 import type { LightMyRequestResponse } from 'fastify';
 import { pino } from 'pino';
 import { externalsService } from '../app.ts';
@@ -10,6 +11,14 @@ export const adminToken = 'test-admin-token';
 export const admin = { authorization: `Bearer ${adminToken}` };
 
 type Method = 'GET' | 'POST' | 'DELETE';
+
+/** The service calling the external systems in these tests. */
+const caller = testCredentials('restaurant');
+
+/** The headers of a call by a service of the deployment: its service token. */
+export async function callerHeaders(): Promise<{ authorization: string }> {
+  return { authorization: await caller.authorization('externals') };
+}
 
 /** One externals service on in-memory PGlite, with helpers for its HTTP surface. */
 export interface ExternalsHarness {
@@ -53,7 +62,11 @@ export async function startExternals(): Promise<ExternalsHarness> {
   const logger = pino({ level: 'silent' });
   const services: Service[] = [];
   const build = async () => {
-    const definition = externalsService({ adminToken, random: () => harness.random });
+    const definition = externalsService({
+      adminToken,
+      internalSecret: testInternalSecret,
+      random: () => harness.random,
+    });
     const built = await createService(definition, { db, broker, logger });
     await built.start();
     services.push(built);
@@ -71,10 +84,13 @@ export async function startExternals(): Promise<ExternalsHarness> {
         ...(options.headers ? { headers: options.headers } : {}),
         ...(options.body === undefined ? {} : { payload: options.body as object }),
       }),
-    call: (method, system, body, key = randomUUID()) =>
+    call: async (method, system, body, key = randomUUID()) =>
       harness.request(method, `/api/${system}`, {
         body,
-        headers: { 'idempotency-key': key },
+        headers: {
+          'idempotency-key': key,
+          authorization: await caller.authorization('externals'),
+        },
       }),
     configure: (scope, patch) =>
       harness.request(

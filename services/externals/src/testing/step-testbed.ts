@@ -1,4 +1,4 @@
-import type { ServiceDefinition } from '@cads/service';
+import type { ExternalSystemOptions, ServiceDefinition } from '@cads/service';
 import {
   createTestbed,
   jsonClient,
@@ -6,6 +6,7 @@ import {
   type RunningService,
   type Testbed,
 } from '@cads/service/testing';
+import { testCredentials, testInternalSecret } from '@cads/testing';
 import { externalsService } from '../app.ts';
 
 export interface StepTestbed {
@@ -22,12 +23,15 @@ export interface StepTestbed {
 /**
  * One saga step (restaurant, rider or payment) against a real externals service on the same
  * testbed, its external system answering at once: what each step's integration suite starts
- * from. `define` builds the step from the externals' URL.
+ * from. `define` builds the step from where it reaches the externals: their URL and the
+ * step's service token (signed with `testInternalSecret`).
  */
 export async function startStepTestbed(options: {
   /** The external system the step calls, e.g. `restaurant`: configured without delays. */
   readonly system: 'restaurant' | 'rider' | 'payment';
-  readonly define: (externalsUrl: string) => ServiceDefinition;
+  readonly define: (
+    externals: Required<Pick<ExternalSystemOptions, 'baseUrl' | 'authorization'>>,
+  ) => ServiceDefinition;
   /** The event types the step emits, to record. */
   readonly emits: readonly string[];
   readonly adminToken?: string;
@@ -36,7 +40,10 @@ export async function startStepTestbed(options: {
   const instant = { delay: 0, randomDelay: 0 };
   const testbed = await createTestbed();
   try {
-    const externals = await testbed.start(externalsService({ adminToken }), { listen: true });
+    const externals = await testbed.start(
+      externalsService({ adminToken, internalSecret: testInternalSecret }),
+      { listen: true },
+    );
     const admin = jsonClient(externals.url, adminToken);
     const configured = await admin('POST', '/api/config', {
       [options.system]: { post: instant, delete: instant },
@@ -44,7 +51,13 @@ export async function startStepTestbed(options: {
     if (configured.status !== 202) {
       throw new Error(`externals refused the test config: ${configured.status}`);
     }
-    const step = await testbed.start(options.define(externals.url));
+    const credentials = testCredentials(options.system);
+    const step = await testbed.start(
+      options.define({
+        baseUrl: externals.url,
+        authorization: () => credentials.authorization('externals'),
+      }),
+    );
     const events = await testbed.record(options.emits);
     return { testbed, step, events, admin, close: () => testbed.close() };
   } catch (error) {

@@ -1,4 +1,9 @@
-import { type HttpApp, httpProblem, ProblemDetailsSchema } from '@cads/http';
+import {
+  type HttpApp,
+  httpProblem,
+  ProblemDetailsSchema,
+  type ServiceTokenCheck,
+} from '@cads/http';
 import type { Queryable } from '@cads/storage';
 import {
   defaultListLimit,
@@ -22,6 +27,8 @@ export interface NotificationRoutesDependencies {
   /** In [0, 1), as `Math.random`: picks the channel. */
   readonly random: () => number;
   readonly now: () => Date;
+  /** Verifies the callers' service tokens; a token for a user limits reads to that user. */
+  readonly callers: ServiceTokenCheck;
 }
 
 const tags = ['notifications'];
@@ -33,19 +40,23 @@ const tags = ['notifications'];
  */
 export function registerNotificationRoutes(
   app: HttpApp,
-  { db, random, now }: NotificationRoutesDependencies,
+  { db, random, now, callers }: NotificationRoutesDependencies,
 ): void {
   app.post(
     notificationsPath,
     {
+      onRequest: callers.onRequest,
       schema: {
         tags,
         summary: 'Send (store) a notification, once per event',
+        operationId: 'sendNotification',
+        security: [{ serviceToken: [] }],
         body: SendNotificationRequest,
         response: {
           200: Notification,
           201: Notification,
           400: ProblemDetailsSchema,
+          401: ProblemDetailsSchema,
           409: ProblemDetailsSchema,
         },
       },
@@ -76,16 +87,28 @@ export function registerNotificationRoutes(
   app.get(
     `${notificationsPath}/:orderId`,
     {
+      onRequest: callers.onRequest,
       schema: {
         tags,
         summary: "An order's notifications, oldest first",
+        operationId: 'listOrderNotifications',
+        security: [{ serviceToken: [] }],
         params: OrderNotificationsParams,
-        response: { 200: NotificationList, 400: ProblemDetailsSchema, 404: ProblemDetailsSchema },
+        response: {
+          200: NotificationList,
+          400: ProblemDetailsSchema,
+          401: ProblemDetailsSchema,
+          404: ProblemDetailsSchema,
+        },
       },
     },
     async (request, reply) => {
       const { orderId } = request.params;
-      const notifications = await listOrderNotifications(db, orderId);
+      const viewer = callers.callerOf(request).userId;
+      const notifications = (await listOrderNotifications(db, orderId)).filter(
+        (notification) => viewer === undefined || notification.userId === viewer,
+      );
+      // Another user's order answers as a missing one, so order ids cannot be probed.
       if (notifications.length === 0) {
         throw httpProblem('CADS_NOT_FOUND', `Order ${orderId} has no notifications.`);
       }
@@ -96,15 +119,27 @@ export function registerNotificationRoutes(
   app.get(
     notificationsPath,
     {
+      onRequest: callers.onRequest,
       schema: {
         tags,
         summary: "A user's notifications, newest first",
+        operationId: 'listUserNotifications',
+        security: [{ serviceToken: [] }],
         querystring: UserNotificationsQuery,
-        response: { 200: NotificationList, 400: ProblemDetailsSchema },
+        response: {
+          200: NotificationList,
+          400: ProblemDetailsSchema,
+          401: ProblemDetailsSchema,
+          403: ProblemDetailsSchema,
+        },
       },
     },
     async (request, reply) => {
       const { userId, limit = defaultListLimit } = request.query;
+      const viewer = callers.callerOf(request).userId;
+      if (viewer !== undefined && viewer !== userId) {
+        throw httpProblem('CADS_FORBIDDEN', 'Only your own notifications can be listed.');
+      }
       const notifications = await listUserNotifications(db, userId, limit);
       return reply.header('x-content-type-options', 'nosniff').send(notifications);
     },

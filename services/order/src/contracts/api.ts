@@ -7,16 +7,12 @@ import { Cart, Id } from './events.ts';
  */
 
 /**
- * The authenticated user, set by the BFF from its session. The order service is never exposed
- * publicly: only the BFF (and operators) reach it, so this header is trusted as-is.
+ * Every route of the order service needs a service token (`serviceCredentials` of `@cads/http`,
+ * audience `order`) from one of these callers. A token for a user (`sub`) acts for that user
+ * only: it places orders as them and sees only their orders. A token without one acts for the
+ * system (operators' tools): it reads any order and places none.
  */
-export const userIdHeader = 'x-user-id';
-
-/** Required on `POST /api/orders`: the orderer. */
-export const UserHeaders = Type.Object({ [userIdHeader]: Id });
-
-/** Optional on reads: when the BFF sets it, only that user's orders are visible. */
-export const OptionalUserHeaders = Type.Object({ [userIdHeader]: Type.Optional(Id) });
+export const orderServiceCallers = ['bff', 'operator'] as const;
 
 export const PlaceOrderBody = Type.Object(
   {

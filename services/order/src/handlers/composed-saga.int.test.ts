@@ -10,6 +10,7 @@ import {
   outcome,
   seedData,
   startOrderHarness,
+  readOrder,
 } from '../testing/order-harness.ts';
 
 const payloads = { ...seedData, ...kitchenData };
@@ -26,7 +27,7 @@ describe('order on a saga composed with a kitchen step (PGlite)', () => {
 
   const place = (userId: string) => placeOrder(harness, userId);
   const view = async (orderId: string) => {
-    const response = await harness.service.app.inject({ url: `/api/orders/${orderId}` });
+    const response = await readOrder(harness, orderId);
     expect(response.statusCode).toBe(200);
     return response.json<OrderView>();
   };

@@ -7,6 +7,7 @@ import {
   outcome,
   seedData,
   startOrderHarness,
+  readOrder,
 } from '../testing/order-harness.ts';
 
 interface View {
@@ -37,8 +38,7 @@ describe('an order with no final event by its deadline (PGlite, injected clock)'
   });
 
   const place = (userId: string) => placeOrder(harness, userId);
-  const view = async (orderId: string) =>
-    (await harness.service.app.inject({ url: `/api/orders/${orderId}` })).json<View>();
+  const view = async (orderId: string) => (await readOrder(harness, orderId)).json<View>();
   const deliver = async (order: { orderId: string; userId: string }, ...types: string[]) => {
     for (const type of types) {
       await harness.broker.publish([

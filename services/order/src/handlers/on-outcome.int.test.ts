@@ -10,6 +10,7 @@ import {
   outcome,
   seedData,
   startOrderHarness,
+  readOrder,
 } from '../testing/order-harness.ts';
 import { recordOutcome } from './on-outcome.ts';
 
@@ -92,7 +93,7 @@ describe('order consumes saga outcomes (PGlite)', () => {
 
   const place = (userId: string) => placeOrder(harness, userId);
   const view = async (orderId: string) => {
-    const response = await harness.service.app.inject({ url: `/api/orders/${orderId}` });
+    const response = await readOrder(harness, orderId);
     expect(response.statusCode).toBe(200);
     return response.json<View>();
   };

@@ -9,6 +9,7 @@ import { createPostgresBroker } from '@cads/messaging-postgres';
 import { createService, type Service } from '@cads/service';
 import type { Database } from '@cads/storage';
 import { openPglite, type PgliteHost } from '@cads/storage-pglite';
+import { testCredentials, testInternalSecret } from '@cads/testing';
 import { pino } from 'pino';
 import { orderService, type OrderServiceOptions } from '../app.ts';
 
@@ -20,18 +21,26 @@ export interface OrderHarness {
   close(): Promise<void>;
 }
 
-export async function startOrderHarness(options: OrderServiceOptions = {}): Promise<OrderHarness> {
+/** Signs as the BFF with the harness's secret (`testInternalSecret`). */
+export const bffCredentials = testCredentials('bff');
+
+export async function startOrderHarness(
+  options: Partial<OrderServiceOptions> = {},
+): Promise<OrderHarness> {
   const host: PgliteHost = await openPglite();
   const db = await host.database('order');
   const broker = await createPostgresBroker({
     db: await host.database('cads_broker'),
     pollIntervalMs: 50,
   });
-  const service = await createService(orderService(options), {
-    db,
-    broker,
-    logger: pino({ level: 'silent' }),
-  });
+  const service = await createService(
+    orderService({ internalSecret: testInternalSecret, ...options }),
+    {
+      db,
+      broker,
+      logger: pino({ level: 'silent' }),
+    },
+  );
   await service.start();
   return {
     db,
@@ -53,7 +62,7 @@ export async function placeOrder(
   const response = await harness.service.app.inject({
     method: 'POST',
     url: '/api/orders',
-    headers: { 'x-user-id': userId },
+    headers: { authorization: await bffCredentials.authorization('order', userId) },
     payload: seedOrder,
   });
   if (response.statusCode !== 202) {
@@ -61,6 +70,16 @@ export async function placeOrder(
   }
   return response.json<{ orderId: string; userId: string }>();
 }
+
+/** `GET /api/orders/:id` as an operator (a token acting for no user sees every order). */
+export async function readOrder(harness: OrderHarness, orderId: string) {
+  return harness.service.app.inject({
+    url: `/api/orders/${orderId}`,
+    headers: { authorization: await operatorCredentials.authorization('order') },
+  });
+}
+
+const operatorCredentials = testCredentials('operator');
 
 /** Collects every message of `types` published from now on (a broadcast subscriber). */
 export async function observe(

@@ -1,4 +1,6 @@
+import { serviceCredentials } from '@cads/http';
 import { waitFor } from '@cads/messaging/testing';
+import { testCredentials } from '@cads/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readOrderStatus } from '../../store/orders.ts';
 import {
@@ -27,18 +29,30 @@ describe('order HTTP API (PGlite)', () => {
     await harness?.close();
   });
 
-  const post = (body: unknown, userId: string | null = 'user-1') =>
+  const bff = testCredentials('bff');
+  const operator = testCredentials('operator');
+  /** Places an order as the BFF acting for `userId`. */
+  const post = async (body: unknown, userId = 'user-1') =>
     harness.service.app.inject({
       method: 'POST',
       url: '/api/orders',
       headers: {
         'content-type': 'application/json',
-        ...(userId === null ? {} : { 'x-user-id': userId }),
+        authorization: await bff.authorization('order', userId),
       },
       payload: typeof body === 'string' ? body : JSON.stringify(body),
     });
-  const get = (url: string, headers: Record<string, string> = {}) =>
-    harness.service.app.inject({ method: 'GET', url, headers });
+  /** Reads as the BFF acting for `viewer`, or as an operator (no user) without one. */
+  const get = async (url: string, viewer?: string) =>
+    harness.service.app.inject({
+      method: 'GET',
+      url,
+      headers: {
+        authorization: await (viewer === undefined
+          ? operator.authorization('order')
+          : bff.authorization('order', viewer)),
+      },
+    });
 
   it('accepts a valid order: 202, stored with status 0, order_created on the broker', async () => {
     const response = await post(seedOrder, 'user-1');
@@ -85,7 +99,10 @@ describe('order HTTP API (PGlite)', () => {
     const response = await harness.service.app.inject({
       method: 'POST',
       url: '/api/orders',
-      headers: { 'x-user-id': 'user-1', traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
+      headers: {
+        authorization: await bff.authorization('order', 'user-1'),
+        traceparent: `00-${traceId}-00f067aa0ba902b7-01`,
+      },
       payload: seedOrder,
     });
     const { orderId } = response.json<{ orderId: string }>();
@@ -96,7 +113,7 @@ describe('order HTTP API (PGlite)', () => {
     expect(event.traceparent).not.toContain('00f067aa0ba902b7');
   });
 
-  const invalid: [string, unknown, string | null, RegExp][] = [
+  const invalid: [string, unknown, string, RegExp][] = [
     [
       'an unknown restaurant',
       { ...seedOrder, restaurantId: 'nope' },
@@ -140,8 +157,6 @@ describe('order HTTP API (PGlite)', () => {
       'user-1',
       /body\/priceCents is not allowed/,
     ],
-    ['a missing x-user-id header', seedOrder, null, /headers\/x-user-id is required/],
-    ['an invalid x-user-id header', seedOrder, 'not valid!', /headers\/x-user-id/],
     ['malformed JSON', '{"restaurantId": ', 'user-1', /not valid JSON/],
   ];
 
@@ -161,14 +176,15 @@ describe('order HTTP API (PGlite)', () => {
     },
   );
 
-  it('answers 404 for an unknown order, and for another user’s order when x-user-id is set', async () => {
+  it('answers 404 for an unknown order, and for another user’s order to a token acting for a user', async () => {
     const missing = await get('/api/orders/0197aaaa-0000-7000-8000-000000000000');
     expect(missing.statusCode).toBe(404);
     expect(missing.json()).toMatchObject({ code: 'CADS_NOT_FOUND' });
 
     const { orderId } = (await post(seedOrder, 'owner')).json<{ orderId: string }>();
-    expect((await get(`/api/orders/${orderId}`, { 'x-user-id': 'owner' })).statusCode).toBe(200);
-    expect((await get(`/api/orders/${orderId}`, { 'x-user-id': 'intruder' })).statusCode).toBe(404);
+    expect((await get(`/api/orders/${orderId}`, 'owner')).statusCode).toBe(200);
+    expect((await get(`/api/orders/${orderId}`, 'intruder')).statusCode).toBe(404);
+    expect((await get(`/api/orders/${orderId}`)).statusCode).toBe(200);
   });
 
   it('lists a user’s orders newest first, with their current status', async () => {
@@ -224,7 +240,57 @@ describe('order HTTP API (PGlite)', () => {
     const missing = await get('/api/orders');
     expect(missing.statusCode).toBe(400);
     expect(missing.json<{ detail: string }>().detail).toMatch(/querystring\/userId is required/);
-    expect((await get('/api/orders?userId=a', { 'x-user-id': 'b' })).statusCode).toBe(403);
+    expect((await get('/api/orders?userId=a', 'b')).statusCode).toBe(403);
+    expect((await get('/api/orders?userId=a', 'a')).statusCode).toBe(200);
+  });
+
+  it('refuses every route without a valid service token (401), leaving nothing behind', async () => {
+    const { orderId } = (await post(seedOrder, 'owner')).json<{ orderId: string }>();
+    const before = await harness.db.query<{ n: number }>('select count(*)::int as n from orders');
+    const forged = serviceCredentials({
+      secret: 'a-secret-of-someone-else-0123456789ab',
+      service: 'bff',
+    });
+    const notifications = await bff.authorization('notifications', 'owner');
+    for (const authorization of [
+      undefined,
+      'Bearer x',
+      await forged.authorization('order', 'owner'),
+      notifications,
+    ]) {
+      const headers = authorization === undefined ? {} : { authorization };
+      const requests = [
+        { method: 'POST' as const, url: '/api/orders', payload: seedOrder },
+        { method: 'GET' as const, url: `/api/orders/${orderId}` },
+        { method: 'GET' as const, url: '/api/orders?userId=owner' },
+      ];
+      for (const request of requests) {
+        const answer = await harness.service.app.inject({ ...request, headers });
+        expect(answer.statusCode, `${request.method} ${request.url}`).toBe(401);
+        expect(answer.json()).toMatchObject({ code: 'CADS_UNAUTHORIZED' });
+      }
+    }
+    const after = await harness.db.query<{ n: number }>('select count(*)::int as n from orders');
+    expect(after.rows[0]?.n).toBe(before.rows[0]?.n);
+  });
+
+  it('lets only the BFF act for a user, and places no order for a token without one (403)', async () => {
+    const rider = testCredentials('rider');
+    const asRider = await harness.service.app.inject({
+      method: 'POST',
+      url: '/api/orders',
+      headers: { authorization: await rider.authorization('order', 'user-1') },
+      payload: seedOrder,
+    });
+    expect(asRider.statusCode).toBe(403);
+    const withoutUser = await harness.service.app.inject({
+      method: 'POST',
+      url: '/api/orders',
+      headers: { authorization: await bff.authorization('order') },
+      payload: seedOrder,
+    });
+    expect(withoutUser.statusCode).toBe(403);
+    expect(withoutUser.json<{ detail: string }>().detail).toMatch(/acting for a user/);
   });
 
   it('documents the routes and their response schemas in OpenAPI', async () => {
@@ -233,11 +299,14 @@ describe('order HTTP API (PGlite)', () => {
     }>();
     expect(Object.keys(document.paths['/api/orders/{id}']?.get?.responses ?? {})).toEqual([
       '200',
+      '401',
       '404',
     ]);
     expect(Object.keys(document.paths['/api/orders']?.post?.responses ?? {})).toEqual([
       '202',
       '400',
+      '401',
+      '403',
     ]);
     expect(document.paths['/api/orders']?.get).toBeDefined();
   });

@@ -1,15 +1,22 @@
-import { type HttpApp, httpProblem, ProblemDetailsSchema } from '@cads/http';
+import {
+  type HttpApp,
+  httpProblem,
+  ProblemDetailsSchema,
+  type ServiceTokenCheck,
+} from '@cads/http';
 import type { RouteContext, SagaDeadlines } from '@cads/service';
 import { v7 as uuidv7 } from 'uuid';
 import { insertOrder } from '../../store/orders.ts';
 import { checkCart, describeCartErrors } from '../check-cart.ts';
 import { orderCreatedMessage, sagaTraceparent } from '../order-created.ts';
-import { OrderAccepted, PlaceOrderBody, UserHeaders, userIdHeader } from '../../contracts/api.ts';
+import { OrderAccepted, PlaceOrderBody } from '../../contracts/api.ts';
 
 export interface PlaceOrderOptions {
   readonly now: () => Date;
   /** The saga's deadlines, armed with each order (none: orders never time out). */
   readonly deadlines: SagaDeadlines | undefined;
+  /** Who may call (`orderServiceCallers`); the orderer is the user the token acts for. */
+  readonly callers: ServiceTokenCheck;
 }
 
 /**
@@ -23,25 +30,34 @@ export interface PlaceOrderOptions {
 export function registerPlaceOrder(
   app: HttpApp,
   { db, outbox }: RouteContext,
-  { now, deadlines }: PlaceOrderOptions,
+  { now, deadlines, callers }: PlaceOrderOptions,
 ): void {
   app.post(
     '/api/orders',
     {
+      onRequest: callers.onRequest,
       schema: {
         tags: ['orders'],
         summary: 'Place an order',
+        operationId: 'placeOrder',
+        security: [{ serviceToken: [] }],
         description:
-          `Validates the cart against the catalogue, stores the order and emits order_created. ` +
-          `The ${userIdHeader} header is the authenticated user, set by the BFF: this service is ` +
-          `never exposed publicly.`,
-        headers: UserHeaders,
+          'Validates the cart against the catalogue, stores the order and emits order_created. ' +
+          'The orderer is the user the service token acts for (the BFF’s session user).',
         body: PlaceOrderBody,
-        response: { 202: OrderAccepted, 400: ProblemDetailsSchema },
+        response: {
+          202: OrderAccepted,
+          400: ProblemDetailsSchema,
+          401: ProblemDetailsSchema,
+          403: ProblemDetailsSchema,
+        },
       },
     },
     async (request, reply) => {
-      const userId = request.headers[userIdHeader];
+      const userId = callers.callerOf(request).userId;
+      if (userId === undefined) {
+        throw httpProblem('CADS_FORBIDDEN', 'Only a caller acting for a user places orders.');
+      }
       const { restaurantId, cart } = request.body;
       const checked = checkCart(restaurantId, cart);
       if ('errors' in checked) {

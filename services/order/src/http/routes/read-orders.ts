@@ -1,16 +1,14 @@
-import { type HttpApp, httpProblem, ProblemDetailsSchema } from '@cads/http';
+import {
+  type HttpApp,
+  httpProblem,
+  ProblemDetailsSchema,
+  type ServiceTokenCheck,
+} from '@cads/http';
 import type { RouteContext } from '@cads/service';
 import { type OrderStatus, type OrderTracker, statusText } from '../../domain/order-state.ts';
 import { listOrderEvents } from '../../store/order-events.ts';
 import { findOrder, listOrdersOfUser, type StoredOrder } from '../../store/orders.ts';
-import {
-  HistoryQuery,
-  OptionalUserHeaders,
-  OrderHistory,
-  OrderParams,
-  OrderView,
-  userIdHeader,
-} from '../../contracts/api.ts';
+import { HistoryQuery, OrderHistory, OrderParams, OrderView } from '../../contracts/api.ts';
 
 const defaultHistoryLimit = 50;
 
@@ -28,25 +26,27 @@ function knownStatus(order: StoredOrder): OrderStatus {
 export function registerReadOrders(
   app: HttpApp,
   { db }: RouteContext,
-  { tracker }: { readonly tracker: OrderTracker },
+  { tracker, callers }: { readonly tracker: OrderTracker; readonly callers: ServiceTokenCheck },
 ): void {
   app.get(
     '/api/orders/:id',
     {
+      onRequest: callers.onRequest,
       schema: {
         tags: ['orders'],
         summary: 'An order: its state and the timeline of every saga event',
+        operationId: 'getOrder',
+        security: [{ serviceToken: [] }],
         description:
-          `When ${userIdHeader} is set (by the BFF), an order of another user is answered 404, ` +
-          `like a missing one, so ids of others' orders cannot be probed.`,
-        headers: OptionalUserHeaders,
+          'For a token acting for a user, an order of another user is answered 404, like a ' +
+          'missing one, so ids of others’ orders cannot be probed.',
         params: OrderParams,
-        response: { 200: OrderView, 404: ProblemDetailsSchema },
+        response: { 200: OrderView, 401: ProblemDetailsSchema, 404: ProblemDetailsSchema },
       },
     },
     async (request) => {
       const orderId = request.params.id;
-      const viewer = request.headers[userIdHeader];
+      const viewer = callers.callerOf(request).userId;
       const order = await findOrder(db, orderId);
       if (!order || (viewer !== undefined && viewer !== order.userId)) {
         throw httpProblem('CADS_NOT_FOUND', `There is no order ${orderId}.`);
@@ -70,18 +70,25 @@ export function registerReadOrders(
   app.get(
     '/api/orders',
     {
+      onRequest: callers.onRequest,
       schema: {
         tags: ['orders'],
         summary: "A user's orders, newest first",
-        description: `When ${userIdHeader} is set (by the BFF), it must be the userId asked for.`,
-        headers: OptionalUserHeaders,
+        operationId: 'listOrders',
+        security: [{ serviceToken: [] }],
+        description: 'For a token acting for a user, userId must be that user.',
         querystring: HistoryQuery,
-        response: { 200: OrderHistory, 400: ProblemDetailsSchema, 403: ProblemDetailsSchema },
+        response: {
+          200: OrderHistory,
+          400: ProblemDetailsSchema,
+          401: ProblemDetailsSchema,
+          403: ProblemDetailsSchema,
+        },
       },
     },
     async (request) => {
       const { userId, limit } = request.query;
-      const viewer = request.headers[userIdHeader];
+      const viewer = callers.callerOf(request).userId;
       if (viewer !== undefined && viewer !== userId) {
         throw httpProblem('CADS_FORBIDDEN', 'Only your own orders can be listed.');
       }

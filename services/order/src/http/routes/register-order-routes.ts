@@ -1,4 +1,4 @@
-import type { HttpApp } from '@cads/http';
+import type { HttpApp, ServiceTokenCheck } from '@cads/http';
 import type { RouteContext, SagaDeadlines } from '@cads/service';
 import type { OrderTracker } from '../../domain/order-state.ts';
 import { registerPlaceOrder } from './place-order.ts';
@@ -11,6 +11,7 @@ export function registerOrderRoutes(
     readonly now: () => Date;
     readonly tracker: OrderTracker;
     readonly deadlines: SagaDeadlines | undefined;
+    readonly callers: ServiceTokenCheck;
   },
 ): void {
   registerPlaceOrder(app, context, options);
