@@ -6,6 +6,7 @@ import { composeChecks } from './checks/compose.ts';
 import { dockerfileChecks } from './checks/dockerfile.ts';
 import { kubernetesResourceChecks } from './checks/kubernetes-resources.ts';
 import { kubernetesServiceChecks } from './checks/kubernetes-services.ts';
+import { networkPolicyChecks } from './checks/network-policies.ts';
 import {
   at,
   type DeploymentSources,
@@ -21,6 +22,7 @@ const checks = {
   ...composeChecks,
   ...kubernetesResourceChecks,
   ...kubernetesServiceChecks,
+  ...networkPolicyChecks,
 };
 type CheckId = keyof typeof checks;
 
@@ -105,6 +107,23 @@ function composeService(copy: Mutable, name: string): Record<string, unknown> {
 
 function environment(copy: Mutable, name: string): Record<string, unknown> {
   return recordOf(composeService(copy, name).environment);
+}
+
+function environmentEntry(copy: Mutable, deployment: string, name: string) {
+  const entry = listOf(container(copy, deployment).env).find((item) => at(item, 'name') === name);
+  if (!entry) throw new Error(`the test needs ${name} in Deployment/${deployment}`);
+  return recordOf(entry);
+}
+
+function ingressRules(copy: Mutable, policy: string): Record<string, unknown>[] {
+  return listOf(at(manifest(copy, 'NetworkPolicy', policy), 'spec', 'ingress')).map(recordOf);
+}
+
+function withoutManifest(copy: Mutable, kind: string, name: string): void {
+  manifest(copy, kind, name);
+  copy.manifests = copy.manifests.filter(
+    ({ object }) => !(at(object, 'kind') === kind && at(object, 'metadata', 'name') === name),
+  );
 }
 
 function replaceIn(text: string, search: string | RegExp, replacement: string): string {
@@ -267,6 +286,141 @@ const breakages: Breakage[] = [
     },
   },
   {
+    what: 'a Deployment without the internal secret',
+    check: 'kubernetesServices',
+    reports: /Deployment\/rider: CADS_INTERNAL_SECRET is not set/,
+    breakIt: (copy) => {
+      const rider = container(copy, 'rider');
+      rider.env = listOf(rider.env).filter((entry) => at(entry, 'name') !== 'CADS_INTERNAL_SECRET');
+    },
+  },
+  {
+    what: 'the internal secret written into a Deployment',
+    check: 'kubernetesCredentials',
+    reports: /Deployment\/order: CADS_INTERNAL_SECRET is a credential, from env/,
+    breakIt: (copy) => {
+      const entry = environmentEntry(copy, 'order', 'CADS_INTERNAL_SECRET');
+      delete entry.valueFrom;
+      entry.value = 'x'.repeat(32);
+    },
+  },
+  {
+    what: 'a session secret in the ConfigMap',
+    check: 'kubernetesCredentials',
+    reports: /Deployment\/bff: CADS_SESSION_SECRET is a credential, from ConfigMap cads-config/,
+    breakIt: (copy) => {
+      recordOf(manifest(copy, 'ConfigMap', 'cads-config').data).CADS_SESSION_SECRET = 'x';
+    },
+  },
+  {
+    what: 'one Deployment reading the internal secret from another key',
+    check: 'kubernetesCredentials',
+    reports:
+      /CADS_INTERNAL_SECRET comes from cads-app\/CADS_INTERNAL_SECRET and cads-app\/CADS_SESSION_SECRET/,
+    breakIt: (copy) => {
+      const entry = environmentEntry(copy, 'payment', 'CADS_INTERNAL_SECRET');
+      recordOf(at(entry, 'valueFrom', 'secretKeyRef')).key = 'CADS_SESSION_SECRET';
+    },
+  },
+  {
+    what: 'an internal service without a NetworkPolicy',
+    check: 'networkPolicies',
+    reports: /^notifications: no NetworkPolicy selects its pods/m,
+    breakIt: (copy) => {
+      withoutManifest(copy, 'NetworkPolicy', 'cads-services-default-deny');
+      withoutManifest(copy, 'NetworkPolicy', 'notifications');
+    },
+  },
+  {
+    what: 'a consumer no longer under the default deny',
+    check: 'networkPolicies',
+    reports: /^rider: no NetworkPolicy selects its pods/m,
+    breakIt: (copy) => {
+      const [expression] = listOf(
+        at(
+          manifest(copy, 'NetworkPolicy', 'cads-services-default-deny'),
+          'spec',
+          'podSelector',
+          'matchExpressions',
+        ),
+      );
+      const values = recordOf(expression);
+      values.values = listOf(values.values).filter((name) => name !== 'rider');
+    },
+  },
+  {
+    what: 'order open to a service that does not call it',
+    check: 'networkPolicies',
+    reports: /NetworkPolicy\/order: order admits notifications, not only bff/,
+    breakIt: (copy) => {
+      const [rule] = ingressRules(copy, 'order');
+      listOf(rule?.from).push({
+        podSelector: { matchLabels: { 'app.kubernetes.io/name': 'notifications' } },
+      });
+    },
+  },
+  {
+    what: 'a consumer admitting the bff',
+    check: 'networkPolicies',
+    reports: /NetworkPolicy\/payment: payment admits bff, not only nobody/,
+    breakIt: (copy) => {
+      copy.manifests.push({
+        file: 'network-policies.yaml',
+        object: {
+          ...structuredClone(manifest(copy, 'NetworkPolicy', 'order')),
+          metadata: { name: 'payment', namespace: 'cads' },
+          spec: {
+            podSelector: { matchLabels: { 'app.kubernetes.io/name': 'payment' } },
+            ingress: [
+              {
+                from: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'bff' } } }],
+                ports: [{ port: 3006 }],
+              },
+            ],
+          },
+        },
+      });
+    },
+  },
+  {
+    what: 'externals open on every port',
+    check: 'networkPolicies',
+    reports: /NetworkPolicy\/externals: externals: a rule admits every port/,
+    breakIt: (copy) => {
+      delete ingressRules(copy, 'externals')[0]?.ports;
+    },
+  },
+  {
+    what: 'externals forgetting one of its callers',
+    check: 'networkPolicies',
+    reports: /externals's NetworkPolicies do not admit its caller payment on port 3001/,
+    breakIt: (copy) => {
+      const [rule] = ingressRules(copy, 'externals');
+      if (!rule) throw new Error('the test needs a rule');
+      rule.from = listOf(rule.from).filter(
+        (peer) => at(peer, 'podSelector', 'matchLabels', 'app.kubernetes.io/name') !== 'payment',
+      );
+    },
+  },
+  {
+    what: 'the bff open to every namespace',
+    check: 'networkPolicies',
+    reports: /NetworkPolicy\/bff: bff admits namespaces other than the ingress controller's/,
+    breakIt: (copy) => {
+      const [rule] = ingressRules(copy, 'bff');
+      rule!.from = [{ namespaceSelector: {} }];
+    },
+  },
+  {
+    what: 'the bff open to the pods of its namespace',
+    check: 'networkPolicies',
+    reports: /bff admits pods of its own namespace/,
+    breakIt: (copy) => {
+      const [rule] = ingressRules(copy, 'bff');
+      listOf(rule?.from).push({ podSelector: {} });
+    },
+  },
+  {
     what: 'a service URL on the wrong port',
     check: 'kubernetesUrls',
     reports: /CADS_ORDER_URL=http:\/\/order:3004 must be http:\/\/order:3003/,
@@ -418,6 +572,65 @@ const breakages: Breakage[] = [
     reports: /CADS_EXTERNALS_URL=http:\/\/externals-1:3001/,
     breakIt: (copy) => {
       environment(copy, 'rider').CADS_EXTERNALS_URL = 'http://externals-1:3001';
+    },
+  },
+  {
+    what: 'a compose service without the internal secret',
+    check: 'composeServices',
+    reports: /compose service restaurant: CADS_INTERNAL_SECRET is not set/,
+    breakIt: (copy) => {
+      delete environment(copy, 'restaurant').CADS_INTERNAL_SECRET;
+    },
+  },
+  {
+    what: 'a compose service with another internal secret',
+    check: 'composeSharedSecrets',
+    reports:
+      /compose service notifications: CADS_INTERNAL_SECRET must be \$\{CADS_INTERNAL_SECRET:\?…\}/,
+    breakIt: (copy) => {
+      environment(copy, 'notifications').CADS_INTERNAL_SECRET =
+        '${CADS_SESSION_SECRET:?set it in deploy/.env}';
+    },
+  },
+  {
+    what: 'order on the edge network',
+    check: 'composeNetworks',
+    reports: /compose service order: on edge, which is not internal/,
+    breakIt: (copy) => {
+      composeService(copy, 'order').networks = ['edge', 'internal'];
+    },
+  },
+  {
+    what: 'an internal network with a way out',
+    check: 'composeNetworks',
+    reports: /compose service postgres: on internal, which is not internal/,
+    breakIt: (copy) => {
+      delete recordOf(at(copy.compose, 'networks', 'internal')).internal;
+    },
+  },
+  {
+    what: "the externals' admin port published again",
+    check: 'composeNetworks',
+    reports: /compose service externals: publishes a port; only the proxy/,
+    breakIt: (copy) => {
+      composeService(copy, 'externals').ports = ['127.0.0.1:3001:3001'];
+    },
+  },
+  {
+    what: 'the proxy on the internal network',
+    check: 'composeNetworks',
+    reports: /compose service nats: shares a network with the proxy/,
+    breakIt: (copy) => {
+      composeService(copy, 'proxy').networks = ['edge', 'internal'];
+    },
+  },
+  {
+    what: 'a caller cut off from its callee',
+    check: 'composeNetworks',
+    reports: /compose service rider: shares no network with externals/,
+    breakIt: (copy) => {
+      recordOf(at(copy.compose, 'networks')).steps = { internal: true };
+      composeService(copy, 'externals').networks = ['steps'];
     },
   },
   {

@@ -121,7 +121,7 @@ function requiredEnvironment(): Record<ServiceName, string[]> {
   )[1]!;
   const optional = new Set([...settingsInterface.matchAll(/readonly (\w+)\?:/g)].map((m) => m[1]!));
   // `settingName: process.env.X` in the run command's settings, and `const name = …process.env.X`
-  // on one line (databaseUrl, brokerUrl, host, port, adminToken, sessionSecret…).
+  // on one line (databaseUrl, brokerUrl, host, port, adminToken, sessionSecret, internalSecret…).
   const variableOf = new Map<string, string>();
   for (const [, setting, variable] of main.matchAll(/(\w+): process\.env\.([A-Z][A-Z0-9_]*)/g)) {
     variableOf.set(setting!, variable!);
@@ -137,8 +137,8 @@ function requiredEnvironment(): Record<ServiceName, string[]> {
     return variable;
   };
   // Read by `run` itself; CADS_HOST and CADS_PORT default to 127.0.0.1:3000, useless in a
-  // container.
-  const base = ['databaseUrl', 'brokerUrl', 'host', 'port'].map(variableFor);
+  // container, and without CADS_INTERNAL_SECRET `run` refuses to start whatever the service.
+  const base = ['databaseUrl', 'brokerUrl', 'host', 'port', 'internalSecret'].map(variableFor);
   const definition = match(system, /export function definitionOf\([\s\S]*?\n\}/, 'definitionOf')[0];
   const required: Partial<Record<ServiceName, string[]>> = {};
   const parts = definition.split(/case '(\w+)':/);

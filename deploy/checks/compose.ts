@@ -1,7 +1,20 @@
-import { portOffsets, serviceNames, type ServiceName } from '../../apps/cli/src/system.ts';
+import {
+  isServiceName,
+  portOffsets,
+  serviceNames,
+  type ServiceName,
+} from '../../apps/cli/src/system.ts';
 import type { Check } from './check.ts';
 import type { CodeFacts } from './code-facts.ts';
-import { allowedEnvironment, consumers, credentials, parseUrl } from './rules.ts';
+import {
+  allowedEnvironment,
+  consumers,
+  credentials,
+  deploymentSecrets,
+  internalCallers,
+  parseUrl,
+  publicService,
+} from './rules.ts';
 import { at, listOf, recordOf } from './sources.ts';
 
 type Rule = Check['run'];
@@ -243,13 +256,18 @@ const infrastructure: Rule = ({ compose, postgresInit }) => {
   return problems;
 };
 
+/** The service running caddy/Caddyfile: the entry point. */
+function proxyOf(all: readonly ComposeService[]): ComposeService | undefined {
+  return all.find(({ definition }) =>
+    listOf(definition.volumes).some((volume) => String(volume).startsWith('./caddy/Caddyfile:')),
+  );
+}
+
 /** Caddy balances round robin over every BFF instance, flushing SSE at once. */
 const proxy: Rule = ({ compose, caddyfile }, facts) => {
   const all = composeServices(compose);
   const problems: string[] = [];
-  const entry = all.find(({ definition }) =>
-    listOf(definition.volumes).some((volume) => String(volume).startsWith('./caddy/Caddyfile:')),
-  );
+  const entry = proxyOf(all);
   if (!entry) return ['compose: no service runs caddy/Caddyfile'];
   if (listOf(entry.definition.ports).length === 0)
     problems.push(`compose service ${entry.name}: publishes no port`);
@@ -268,6 +286,91 @@ const proxy: Rule = ({ compose, caddyfile }, facts) => {
   if (!/^\s*flush_interval -1$/m.test(caddyfile))
     problems.push('Caddyfile: flush_interval -1 (SSE) is missing');
   return problems;
+};
+
+/** The deployment-wide secrets reach every CADS service from the one variable of deploy/.env. */
+const sharedSecrets: Rule = ({ compose }, facts) => {
+  const all = composeServices(compose);
+  const problems: string[] = [];
+  for (const service of serviceNames) {
+    for (const { name, environment } of instancesOf(all, service, facts.image)) {
+      for (const variable of deploymentSecrets) {
+        if (interpolation.exec(environment[variable] ?? '')?.[1] !== variable) {
+          problems.push(
+            `compose service ${name}: ${variable} must be \${${variable}:?…}, the same for every service`,
+          );
+        }
+      }
+    }
+  }
+  return problems;
+};
+
+/** The networks a compose service joins; without a list, the project's default network. */
+function networksOf(definition: Record<string, unknown>): string[] {
+  const networks = definition.networks;
+  if (networks === undefined) return ['default'];
+  return Array.isArray(networks) ? networks.map(String) : Object.keys(recordOf(networks));
+}
+
+function isInternal(compose: unknown, network: string): boolean {
+  return at(compose, 'networks', network, 'internal') === true;
+}
+
+function shareNetwork(one: ComposeService, other: ComposeService): boolean {
+  return networksOf(one.definition).some((network) =>
+    networksOf(other.definition).includes(network),
+  );
+}
+
+/** Each service reaches what it calls: caller and callee, every service and PostgreSQL, NATS. */
+function reachability(all: readonly ComposeService[], image: string): string[] {
+  const problems: string[] = [];
+  const infrastructure = all.filter(({ name }) => name === 'postgres' || name === 'nats');
+  for (const service of serviceNames) {
+    const callees = Object.entries(internalCallers)
+      .filter(([, callers]) => callers.includes(service))
+      .flatMap(([callee]) => (isServiceName(callee) ? instancesOf(all, callee, image) : []));
+    for (const instance of instancesOf(all, service, image)) {
+      for (const callee of [...callees, ...infrastructure]) {
+        if (!shareNetwork(instance, callee)) {
+          problems.push(`compose service ${instance.name}: shares no network with ${callee.name}`);
+        }
+      }
+    }
+  }
+  return problems;
+}
+
+/**
+ * The proxy alone publishes a port, on a network it shares with the BFFs only; every other
+ * service is on internal networks only (no way out, nothing published).
+ */
+const networks: Rule = ({ compose }, facts) => {
+  const all = composeServices(compose);
+  const entry = proxyOf(all);
+  if (!entry) return ['compose: no service runs caddy/Caddyfile'];
+  const problems: string[] = [];
+  const edge = new Set([entry, ...instancesOf(all, publicService, facts.image)]);
+  for (const service of all) {
+    const where = `compose service ${service.name}`;
+    if (service !== entry && listOf(service.definition.ports).length > 0)
+      problems.push(`${where}: publishes a port; only the proxy (${entry.name}) may`);
+    if (edge.has(service)) continue;
+    for (const network of networksOf(service.definition)) {
+      if (!isInternal(compose, network))
+        problems.push(`${where}: on ${network}, which is not internal: true`);
+    }
+    if (shareNetwork(entry, service))
+      problems.push(`${where}: shares a network with the proxy, which may reach the BFFs only`);
+  }
+  if (networksOf(entry.definition).every((network) => isInternal(compose, network)))
+    problems.push(`compose service ${entry.name}: on internal networks only, it publishes nothing`);
+  for (const bff of instancesOf(all, publicService, facts.image)) {
+    if (!shareNetwork(entry, bff))
+      problems.push(`compose service ${entry.name}: shares no network with ${bff.name}`);
+  }
+  return [...problems, ...reachability(all, facts.image)];
 };
 
 /** Credentials come from an uncommitted deploy/.env; .env.example names every one, empty. */
@@ -320,6 +423,15 @@ export const composeChecks = {
   composeProxy: {
     title: 'the proxy balances round robin over every BFF instance without buffering',
     run: proxy,
+  },
+  composeSharedSecrets: {
+    title: 'every CADS service gets CADS_INTERNAL_SECRET from the same variable of deploy/.env',
+    run: sharedSecrets,
+  },
+  composeNetworks: {
+    title:
+      'only the proxy publishes a port and shares a network with the BFFs; the rest is on internal networks',
+    run: networks,
   },
   composeCredentials: {
     title: 'credentials come from the uncommitted deploy/.env that .env.example describes',

@@ -1,6 +1,12 @@
 import { portOffsets, serviceNames, type ServiceName } from '../../apps/cli/src/system.ts';
 import type { Check } from './check.ts';
-import { allowedEnvironment, parseUrl, secretTemplateFile } from './rules.ts';
+import {
+  allowedEnvironment,
+  credentials,
+  deploymentSecrets,
+  parseUrl,
+  secretTemplateFile,
+} from './rules.ts';
 import { at, listOf, recordOf, textOf } from './sources.ts';
 import {
   containersOf,
@@ -123,6 +129,46 @@ const environmentRead: Rule = ({ manifests }, facts) => {
       if (!facts.environmentRead.has(key) && !(key in allowedEnvironment)) {
         problems.push(`${label(configMap)}: ${key} is not read by the code`);
       }
+    }
+  }
+  return problems;
+};
+
+/**
+ * No credential is a value in a manifest: each comes from a Secret. The deployment-wide ones
+ * reach every CADS container, all from one Secret key.
+ */
+const credentialsFromSecrets: Rule = ({ manifests }, facts) => {
+  const all = resources(manifests);
+  const problems: string[] = [];
+  const keys = new Map<string, Set<string>>();
+  for (const deployment of ofKind(all, 'Deployment')) {
+    for (const container of containersOf(deployment)) {
+      const environment = environmentOf(container, all);
+      for (const entry of environment) {
+        if (credentials.includes(entry.name) && !entry.secret) {
+          problems.push(
+            `${label(deployment)}: ${entry.name} is a credential, from ${entry.from}: take it from a Secret`,
+          );
+        }
+      }
+      if (container.image !== facts.image) continue;
+      for (const variable of deploymentSecrets) {
+        // A value instead of a Secret is reported above: these are credentials too.
+        const entry = environment.find((candidate) => candidate.name === variable);
+        if (!entry) problems.push(`${label(deployment)}: ${variable} is not set`);
+        else if (entry.secret) {
+          const key = `${entry.secret.name}/${entry.secret.key}`;
+          keys.set(variable, (keys.get(variable) ?? new Set()).add(key));
+        }
+      }
+    }
+  }
+  for (const [variable, from] of keys) {
+    if (from.size > 1) {
+      problems.push(
+        `${variable} comes from ${[...from].join(' and ')}: every pod needs the same value`,
+      );
     }
   }
   return problems;
@@ -347,6 +393,11 @@ export const kubernetesServiceChecks = {
   kubernetesEnvironment: {
     title: 'the CADS containers get only variables the code reads, Secrets from the template',
     run: environmentRead,
+  },
+  kubernetesCredentials: {
+    title:
+      'credentials come from Secrets; every CADS container reads CADS_INTERNAL_SECRET from the same key',
+    run: credentialsFromSecrets,
   },
   kubernetesUrls: {
     title: 'service URLs reach the Service and port of the service they name; the broker is NATS',

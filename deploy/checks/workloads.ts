@@ -53,6 +53,38 @@ export function selects(selector: unknown, labels: Record<string, unknown>): boo
   return entries.length > 0 && entries.every(([key, value]) => labels[key] === value);
 }
 
+function expressionHolds(expression: Record<string, unknown>, labels: Record<string, unknown>) {
+  const key = textOf(expression.key) ?? '';
+  const present = Object.hasOwn(labels, key);
+  const listed = listOf(expression.values).includes(labels[key]);
+  switch (expression.operator) {
+    case 'In':
+      return present && listed;
+    case 'NotIn':
+      return !present || !listed;
+    case 'Exists':
+      return present;
+    case 'DoesNotExist':
+      return !present;
+    default:
+      return false;
+  }
+}
+
+/**
+ * Whether a LabelSelector (`matchLabels` and `matchExpressions`) selects pods with `labels`, as
+ * a NetworkPolicy reads it: unlike `selects`, an empty or absent selector selects every pod.
+ */
+export function matchesLabelSelector(selector: unknown, labels: Record<string, unknown>): boolean {
+  const matchLabels = Object.entries(recordOf(at(selector, 'matchLabels')));
+  return (
+    matchLabels.every(([key, value]) => labels[key] === value) &&
+    listOf(at(selector, 'matchExpressions'))
+      .map(recordOf)
+      .every((expression) => expressionHolds(expression, labels))
+  );
+}
+
 /** The container port a probe or Service targets by number or by name, if it is declared. */
 export function resolvePort(container: Record<string, unknown>, port: unknown): number | undefined {
   const ports = listOf(container.ports).map(recordOf);
