@@ -138,8 +138,9 @@ export async function startCluster(
 ): Promise<RunningCluster & ClusterHolds> {
   const instancesOf = (service: ServiceName) =>
     Math.min(3, Math.max(1, options.instances?.[service] ?? defaultInstances[service]));
-  // Every process listens on loopback: the services trust whoever reaches them, and the BFF
-  // instances are reached through the entry point, the only listener on `options.host`.
+  // Every process listens on loopback: the services are internal (they answer only service
+  // tokens), and the BFF instances are reached through the entry point, the only listener on
+  // `options.host`.
   const urlOf = (service: ServiceName, instance = 0) =>
     `http://${internalHost}:${clusterPort(options.basePort, service, instance)}`;
   const sessionSecret =

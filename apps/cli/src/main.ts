@@ -90,8 +90,8 @@ Options:
                      ones in the order above
                      (default: $CADS_PORT or 3000; 0 picks free ports, start only)
   --host <addr>      listen address (default: $CADS_HOST or 127.0.0.1): of the bff alone
-                     for start and cluster (the other services, which trust whoever
-                     reaches them, stay on 127.0.0.1); of every service given to run
+                     for start and cluster (the other services, internal, stay on
+                     127.0.0.1); of every service given to run
   --data <dir>       data directory of \`start\` (default: $CADS_DATA_DIR or .cads/data); one
                      process at a time uses it, and only its owner can read it
   -h, --help         show this help
