@@ -402,83 +402,88 @@ describe.skipIf(chromiumMissing)(
       await stranger.context.close();
     });
 
-    it('a guest signs up and keeps their order; signs out; signs in again and finds it in the history', async () => {
-      const { context, page, userId } = await visitor('sse');
-      await client.configure(noDelays, `user:${userId}`);
-      const orderId = await placeSeedOrder(page);
-      await client.settles(orderId, seedOutcomes[0].states);
-      const account = page.getByTestId('account');
-      expect(await account.getAttribute('data-state')).toBe('guest');
-      const email = `ana-${orderId}@example.org`;
-      const password = 'a long enough password';
-      const sessionCookie = async () =>
-        (await context.cookies()).find((cookie) => cookie.name === 'cads_session')?.value;
-      const guestCookie = await sessionCookie();
+    // Two browsers, six screens and four scrypt hashes: longer than the others on a busy machine.
+    it(
+      'a guest signs up and keeps their order; signs out; signs in again and finds it in the history',
+      { timeout: 180_000 },
+      async () => {
+        const { context, page, userId } = await visitor('sse');
+        await client.configure(noDelays, `user:${userId}`);
+        const orderId = await placeSeedOrder(page);
+        await client.settles(orderId, seedOutcomes[0].states);
+        const account = page.getByTestId('account');
+        expect(await account.getAttribute('data-state')).toBe('guest');
+        const email = `ana-${orderId}@example.org`;
+        const password = 'a long enough password';
+        const sessionCookie = async () =>
+          (await context.cookies()).find((cookie) => cookie.name === 'cads_session')?.value;
+        const guestCookie = await sessionCookie();
 
-      await page.getByTestId('sign-up').click();
-      await page.getByTestId('sign-up-screen').waitFor();
-      await page.setViewportSize({ width: 390, height: 844 });
-      await screenshot(page, 'sign-up-phone');
-      await page.setViewportSize({ width: 1280, height: 860 });
-      await page.getByTestId('account-name').fill('Ana');
-      await page.getByTestId('account-email').fill(email);
-      await page.getByTestId('account-password').fill(password);
-      await screenshot(page, 'sign-up');
-      await page.getByTestId('account-submit').click();
-      await poll(() => account.getAttribute('data-state')).toBe('signed-in');
-      expect(await page.getByTestId('user-email').textContent()).toBe(email);
-      expect(await page.getByTestId('user-name').textContent()).toBe('Ana');
-      // The session was replaced, for the same user: the guest's order is the account's.
-      expect(await sessionCookie()).not.toBe(guestCookie);
-      const session = (await (await page.request.get(`${origins.sse}/api/session`)).json()) as {
-        userId: string;
-      };
-      expect(session.userId).toBe(userId);
-      await page.getByTestId('nav-history').click();
-      await page.getByTestId(`history-item-${orderId}`).waitFor();
-      await screenshot(page, 'signed-in-history');
+        await page.getByTestId('sign-up').click();
+        await page.getByTestId('sign-up-screen').waitFor();
+        await page.setViewportSize({ width: 390, height: 844 });
+        await screenshot(page, 'sign-up-phone');
+        await page.setViewportSize({ width: 1280, height: 860 });
+        await page.getByTestId('account-name').fill('Ana');
+        await page.getByTestId('account-email').fill(email);
+        await page.getByTestId('account-password').fill(password);
+        await screenshot(page, 'sign-up');
+        await page.getByTestId('account-submit').click();
+        await poll(() => account.getAttribute('data-state')).toBe('signed-in');
+        expect(await page.getByTestId('user-email').textContent()).toBe(email);
+        expect(await page.getByTestId('user-name').textContent()).toBe('Ana');
+        // The session was replaced, for the same user: the guest's order is the account's.
+        expect(await sessionCookie()).not.toBe(guestCookie);
+        const session = (await (await page.request.get(`${origins.sse}/api/session`)).json()) as {
+          userId: string;
+        };
+        expect(session.userId).toBe(userId);
+        await page.getByTestId('nav-history').click();
+        await page.getByTestId(`history-item-${orderId}`).waitFor();
+        await screenshot(page, 'signed-in-history');
 
-      await page.getByTestId('sign-out').click();
-      await poll(() => account.getAttribute('data-state')).toBe('guest');
-      await page.getByText('No orders yet').waitFor();
-      expect(await page.getByTestId(`history-item-${orderId}`).count()).toBe(0);
+        await page.getByTestId('sign-out').click();
+        await poll(() => account.getAttribute('data-state')).toBe('guest');
+        await page.getByText('No orders yet').waitFor();
+        expect(await page.getByTestId(`history-item-${orderId}`).count()).toBe(0);
 
-      // A wrong password: the server's reason, shown on the form.
-      await page.getByTestId('sign-in').click();
-      await page.getByTestId('sign-in-screen').waitFor();
-      await page.getByTestId('account-email').fill(email);
-      await page.getByTestId('account-password').fill('not the password');
-      await page.getByTestId('account-submit').click();
-      await poll(() => page.getByTestId('account-error').textContent()).toContain(
-        'The email or password is wrong.',
-      );
-      await screenshot(page, 'sign-in-refused');
-      await page.getByTestId('account-password').fill(password);
-      await page.getByTestId('account-submit').click();
-      await poll(() => account.getAttribute('data-state')).toBe('signed-in');
-      await page.getByTestId('nav-history').click();
-      await page.getByTestId(`history-item-${orderId}`).waitFor();
+        // A wrong password: the server's reason, shown on the form.
+        await page.getByTestId('sign-in').click();
+        await page.getByTestId('sign-in-screen').waitFor();
+        await page.getByTestId('account-email').fill(email);
+        await page.getByTestId('account-password').fill('not the password');
+        await page.getByTestId('account-submit').click();
+        await poll(() => page.getByTestId('account-error').textContent()).toContain(
+          'The email or password is wrong.',
+        );
+        await screenshot(page, 'sign-in-refused');
+        await page.getByTestId('account-password').fill(password);
+        await page.getByTestId('account-submit').click();
+        await poll(() => account.getAttribute('data-state')).toBe('signed-in');
+        await page.getByTestId('nav-history').click();
+        await page.getByTestId(`history-item-${orderId}`).waitFor();
 
-      // Signed in on a second device too; signing out everywhere ends both.
-      const other = await browser.newContext();
-      const otherPage = await other.newPage();
-      guardPage(otherPage, origins.ws, problems);
-      await otherPage.goto(`${origins.ws}/#/sign-in`);
-      await otherPage.getByTestId('account-email').fill(email);
-      await otherPage.getByTestId('account-password').fill(password);
-      await otherPage.getByTestId('account-submit').click();
-      await poll(() => otherPage.getByTestId('account').getAttribute('data-state')).toBe(
-        'signed-in',
-      );
-      await page.setViewportSize({ width: 390, height: 844 });
-      await screenshot(page, 'signed-in-phone');
-      await page.getByTestId('sign-out-everywhere').click();
-      await poll(() => account.getAttribute('data-state')).toBe('guest');
-      await otherPage.reload();
-      await poll(() => otherPage.getByTestId('account').getAttribute('data-state')).toBe('guest');
-      await other.close();
-      await context.close();
-    });
+        // Signed in on a second device too; signing out everywhere ends both.
+        const other = await browser.newContext();
+        const otherPage = await other.newPage();
+        guardPage(otherPage, origins.ws, problems);
+        await otherPage.goto(`${origins.ws}/#/sign-in`);
+        await otherPage.getByTestId('account-email').fill(email);
+        await otherPage.getByTestId('account-password').fill(password);
+        await otherPage.getByTestId('account-submit').click();
+        await poll(() => otherPage.getByTestId('account').getAttribute('data-state')).toBe(
+          'signed-in',
+        );
+        await page.setViewportSize({ width: 390, height: 844 });
+        await screenshot(page, 'signed-in-phone');
+        await page.getByTestId('sign-out-everywhere').click();
+        await poll(() => account.getAttribute('data-state')).toBe('guest');
+        await otherPage.reload();
+        await poll(() => otherPage.getByTestId('account').getAttribute('data-state')).toBe('guest');
+        await other.close();
+        await context.close();
+      },
+    );
 
     it('looks right on a phone', async () => {
       const context = await browser.newContext({

@@ -24,7 +24,17 @@ export interface AccountOptions {
   readonly sessions: Sessions;
   /** Of new password hashes; older ones are rehashed at sign-in. Default `defaultScryptParams`. */
   readonly hashParams?: ScryptParams;
+  /** How passwords are hashed and checked. Default: scrypt (`password-hash.ts`). */
+  readonly passwords?: PasswordHashing;
 }
+
+/** Hashes a password with `params`, and checks one against a stored hash (its own parameters). */
+export interface PasswordHashing {
+  hash(password: string, params: ScryptParams): Promise<string>;
+  verify(password: string, stored: string): Promise<boolean>;
+}
+
+const scryptHashing: PasswordHashing = { hash: hashPassword, verify: verifyPassword };
 
 /**
  * Accounts: an email and a password owning one user id, and the sessions signed in to them.
@@ -67,16 +77,17 @@ class EmailTaken extends Error {
 export function createAccounts(options: AccountOptions): Accounts {
   const { db, sessions } = options;
   const params = options.hashParams ?? defaultScryptParams;
+  const passwords = options.passwords ?? scryptHashing;
   // A hash no password matches, made once at start, to spend on an unknown email what a real
   // one costs. A failure to make it surfaces at the first sign-in that needs it.
-  const dummyHash = hashPassword(randomBytes(32).toString('base64url'), params);
+  const dummyHash = passwords.hash(randomBytes(32).toString('base64url'), params);
   dummyHash.catch(() => undefined);
 
   return {
     async signUp(request, reply, body) {
       const email = normaliseEmail(body.email);
       const name = body.name.trim();
-      const passwordHash = await hashPassword(body.password, params);
+      const passwordHash = await passwords.hash(body.password, params);
       try {
         return await sessions.rotate(request, reply, async (tx, ended) => {
           // Only a guest's user id passes to the account; an account's stays with it. Revoking
@@ -96,13 +107,17 @@ export function createAccounts(options: AccountOptions): Accounts {
 
     async signIn(request, reply, body) {
       const account = await findAccountByEmail(db, normaliseEmail(body.email));
-      const matches = await verifyPassword(
+      const matches = await passwords.verify(
         body.password,
         account?.passwordHash ?? (await dummyHash),
       );
       if (!account || !matches) return undefined;
       if (needsRehash(account.passwordHash, params)) {
-        await replacePasswordHash(db, account.accountId, await hashPassword(body.password, params));
+        await replacePasswordHash(
+          db,
+          account.accountId,
+          await passwords.hash(body.password, params),
+        );
       }
       return sessions.rotate(request, reply, () =>
         Promise.resolve({
