@@ -45,6 +45,16 @@ export function credentialRefused(result: ExternalResult): boolean {
 }
 
 /**
+ * Whether a failed call is an outage to wait out rather than the system's answer: no answer,
+ * a 5xx that lasted through every attempt, or a refused credential (`credentialRefused`).
+ */
+export function isExternalOutage(result: ExternalResult): boolean {
+  return (
+    !result.ok && (result.status === undefined || result.status >= 500 || credentialRefused(result))
+  );
+}
+
+/**
  * Calls an external system's JSON API with an idempotency key.
  *
  * Guarantees: at most `attempts` requests, each bounded by `timeoutMs`. Transient failures

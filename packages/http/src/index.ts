@@ -34,7 +34,7 @@ export {
 } from './problem.ts';
 export type { CheckResult, ReadinessCheck } from './readiness.ts';
 export type { CallExternalOptions, ExternalResult } from './call-external.ts';
-export { callExternal, credentialRefused } from './call-external.ts';
+export { callExternal, credentialRefused, isExternalOutage } from './call-external.ts';
 export type {
   ServiceCaller,
   ServiceCredentialOptions,

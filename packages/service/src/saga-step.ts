@@ -9,7 +9,7 @@ import {
   TerminalError,
   UnavailableError,
 } from '@cads/consumer';
-import { credentialRefused, type ExternalResult } from '@cads/http';
+import { credentialRefused, type ExternalResult, isExternalOutage } from '@cads/http';
 import type { EventDeclaration, MapStep, SagaMap, StepDeclaration } from '@cads/saga';
 import Type, { type Static, type TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
@@ -343,7 +343,7 @@ async function release(
   if (result.ok) return;
   // A compensation is never given up for an outage (a refused credential is the deployment's
   // outage): it waits for the system to come back.
-  if (result.status === undefined || result.status >= 500 || credentialRefused(result)) {
+  if (isExternalOutage(result)) {
     throw new UnavailableError(
       'external system',
       `release of saga ${sagaId} failed: ${result.reason}`,

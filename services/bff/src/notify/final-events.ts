@@ -1,5 +1,5 @@
 import { type HandlerDefinition, on, TerminalError, UnavailableError } from '@cads/consumer';
-import { callExternal, credentialRefused, type ServiceCredentials } from '@cads/http';
+import { callExternal, isExternalOutage, type ServiceCredentials } from '@cads/http';
 import type { Message } from '@cads/messaging';
 import type { SagaMap } from '@cads/saga';
 import { sql } from '@cads/storage';
@@ -76,7 +76,7 @@ export function finalEventHandlers(
           authorization: () => options.credentials.authorization('notifications'),
         });
         if (result.ok) return { notified: true };
-        if (result.status === undefined || result.status >= 500 || credentialRefused(result)) {
+        if (isExternalOutage(result)) {
           throw new UnavailableError(
             'notifications provider',
             `notification not sent: ${result.reason}`,

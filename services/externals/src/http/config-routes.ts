@@ -34,7 +34,7 @@ function scopeOf(text: string | undefined): Scope {
 const tags = ['config'];
 const errors = { 400: ProblemDetailsSchema, 401: ProblemDetailsSchema };
 
-/** `GET|POST /api/config` and `POST /api/config/reset`. Admin only: register behind `requireAdmin`. */
+/** `GET|POST /api/config` and `POST /api/config/reset`. Admin only: register behind the admin token check (`routes.ts`). */
 export function registerConfigRoutes(app: HttpApp, context: ConfigRoutesContext): void {
   const { db, now } = context;
   const effective = async (scope: Scope) => {

@@ -9,7 +9,7 @@ import { AssignmentSchema, LedgerQuery, OrderQuery, ReservationSchema } from './
 
 const errors = { 400: ProblemDetailsSchema, 401: ProblemDetailsSchema };
 
-/** What the mocked systems recorded. Admin only: register behind `requireAdmin`. */
+/** What the mocked systems recorded. Admin only: register behind the admin token check (`routes.ts`). */
 export function registerInspectionRoutes(app: HttpApp, db: Database): void {
   app.get(
     '/api/payment/ledger',

@@ -1,6 +1,10 @@
-import { defaultRouteSecurity, type HttpApp, serviceTokenCheck } from '@cads/http';
+import {
+  defaultRouteSecurity,
+  type HttpApp,
+  requireBearerToken,
+  serviceTokenCheck,
+} from '@cads/http';
 import type { Database } from '@cads/storage';
-import { requireAdmin } from './admin-auth.ts';
 import { registerCallRoutes } from './call-routes.ts';
 import { registerConfigRoutes } from './config-routes.ts';
 import { addReasonToProblems } from './failure-reason.ts';
@@ -26,7 +30,7 @@ export async function registerExternalsRoutes(
   app: HttpApp,
   options: ExternalsRoutesOptions,
 ): Promise<void> {
-  const adminOnly = requireAdmin(options.adminToken);
+  const adminOnly = requireBearerToken(options.adminToken, 'cads-admin');
   const callers = serviceTokenCheck({ secret: options.internalSecret, audience: 'externals' });
   await app.register(async (externals: HttpApp) => {
     externals.addHook('onSend', addReasonToProblems);
